@@ -44,6 +44,8 @@ build: venv
 	rm -rf .build/icr-registry-*.tar.gz $(SANITY_ROOT)
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path .build . >/dev/null
 	$(VENV)/bin/ansible-galaxy collection install --force -p $(SANITY_ROOT) $(TARBALL) >/dev/null
+	@# ansible-test lists files with git; inside this ignored folder it would find none.
+	cd $(SANITY_TREE) && git init -q && git add -A
 	@echo "built and installed $(TARBALL)"
 
 # ansible-test bootstraps pip in each test venv with get-pip.py, which it cannot

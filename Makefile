@@ -61,7 +61,7 @@ sanity: build pip-bootstrap
 	cd $(SANITY_TREE) && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --local --python 3.11 --color no
 
 lint: venv
-	$(VENV)/bin/ansible-lint --profile production --nocolor
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-lint --profile production --nocolor
 
 units: venv
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit

@@ -1,0 +1,255 @@
+"""One region's docker-registry as the management API sees it.
+
+Writes go through the registry's own /v2 with admin tokens (PUT/DELETE manifests, blob
+mounts). Reads that /v2 cannot answer (untagged manifests, tag -> digest for every tag
+at once) and the two writes 2.8.2 cannot do (untag, delete a repository) use the
+registry's filesystem layout directly; see shared/reference/sandbox-auth.md §4-§7.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+
+import requests
+
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json",
+                  "application/vnd.docker.distribution.manifest.v1+prettyjws")
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MANIFEST_TYPES = (DOCKER_MANIFEST, DOCKER_LIST, OCI_MANIFEST, OCI_INDEX)
+LIST_TYPES = (DOCKER_LIST, OCI_INDEX)
+
+TIMEOUT = 30
+
+
+def _v2_root(storage_root):
+    return os.path.join(storage_root, "docker", "registry", "v2")
+
+
+def _blob_path(storage_root, digest):
+    algorithm, hexdigest = digest.split(":", 1)
+    return os.path.join(_v2_root(storage_root), "blobs", algorithm, hexdigest[:2], hexdigest, "data")
+
+
+def _read_link(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def media_type_of(manifest_bytes):
+    """The media type the registry serves a stored manifest with (mediaType field, else OCI)."""
+    document = json.loads(manifest_bytes)
+    if document.get("schemaVersion") == 1:
+        return DOCKER_SCHEMA1[1]
+    if document.get("mediaType"):
+        return document["mediaType"]
+    return OCI_INDEX if "manifests" in document else OCI_MANIFEST
+
+
+class Storage:
+    """Read-only view of a registry's filesystem storage."""
+
+    def __init__(self, storage_root):
+        self.root = storage_root
+        self._repositories = os.path.join(_v2_root(storage_root), "repositories")
+
+    def repositories(self, namespace):
+        """Repository names ("ns/repo", nested paths too) under a namespace."""
+        found = []
+        base = os.path.join(self._repositories, namespace)
+        for directory, subdirectories, _ in os.walk(base):
+            if "_manifests" in subdirectories:
+                found.append(os.path.relpath(directory, self._repositories))
+            subdirectories[:] = [d for d in subdirectories if not d.startswith("_")]
+        return sorted(found)
+
+    def repository_path(self, repository):
+        return os.path.join(self._repositories, repository)
+
+    def tags(self, repository):
+        """{tag: digest} of the repository's live tags."""
+        tags_dir = os.path.join(self.repository_path(repository), "_manifests", "tags")
+        result = {}
+        for tag in _listdir(tags_dir):
+            digest = _read_link(os.path.join(tags_dir, tag, "current", "link"))
+            if digest:
+                result[tag] = digest
+        return result
+
+    def manifest_digests(self, repository):
+        """Digests of every live manifest in the repository, tagged or not."""
+        revisions = os.path.join(self.repository_path(repository), "_manifests", "revisions")
+        digests = []
+        for algorithm in _listdir(revisions):
+            for hexdigest in _listdir(os.path.join(revisions, algorithm)):
+                if _read_link(os.path.join(revisions, algorithm, hexdigest, "link")):
+                    digests.append(f"{algorithm}:{hexdigest}")
+        return digests
+
+    def blob(self, digest):
+        try:
+            with open(_blob_path(self.root, digest), "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    def manifest(self, repository, digest):
+        """Raw bytes of a live manifest of this repository, or None."""
+        if digest not in self.manifest_digests(repository):
+            return None
+        return self.blob(digest)
+
+
+def _listdir(path):
+    try:
+        return sorted(os.listdir(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def referenced_blobs(manifest_bytes):
+    """{digest: size} of the config and layers of an image manifest ({} for lists)."""
+    document = json.loads(manifest_bytes)
+    descriptors = list(document.get("layers", []))
+    if document.get("config"):
+        descriptors.append(document["config"])
+    return {d["digest"]: d.get("size", 0) for d in descriptors}
+
+
+def storage_usage(storage_root, namespaces):
+    """Bytes held by the live manifests of these namespaces, each blob counted once."""
+    storage = Storage(storage_root)
+    sizes = {}
+    for namespace in namespaces:
+        for repository in storage.repositories(namespace):
+            for digest in storage.manifest_digests(repository):
+                manifest = storage.blob(digest)
+                if manifest is None:
+                    continue
+                sizes[digest] = len(manifest)
+                sizes.update(referenced_blobs(manifest))
+    return sum(sizes.values())
+
+
+class RegistryError(Exception):
+    """The registry refused an admin request."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+class RegistryAdmin:
+    """Admin access to one region's registry: /v2 for writes, storage for the rest."""
+
+    def __init__(self, region, tokens):
+        self.region = region
+        self.storage = Storage(region.storage_root)
+        self._tokens = tokens
+        self._base = f"http://{region.upstream}/v2"
+        self._session = requests.Session()
+
+    # ---- /v2 -------------------------------------------------------------------------
+
+    def _headers(self, repositories, actions=("pull", "push", "delete"), extra=None):
+        access = [{"type": "repository", "name": r, "actions": list(actions)} for r in repositories]
+        headers = dict(self._tokens.admin_headers(self.region, access))
+        headers.update(extra or {})
+        return headers
+
+    def catalog(self):
+        access = [{"type": "registry", "name": "catalog", "actions": ["*"]}]
+        headers = self._tokens.admin_headers(self.region, access)
+        names, url = [], f"{self._base}/_catalog?n=1000"
+        while url:
+            response = self._session.get(url, headers=headers, timeout=TIMEOUT)
+            self._check(response)
+            names.extend(response.json().get("repositories") or [])
+            url = response.links.get("next", {}).get("url")
+            if url:
+                url = f"http://{self.region.upstream}{url}"
+        return names
+
+    def tags_list(self, repository):
+        response = self._session.get(f"{self._base}/{repository}/tags/list",
+                                     headers=self._headers([repository], ("pull",)), timeout=TIMEOUT)
+        if response.status_code == 404:
+            return []
+        self._check(response)
+        return response.json().get("tags") or []
+
+    def head_manifest(self, repository, reference):
+        """(digest, media type) or None."""
+        response = self._session.head(f"{self._base}/{repository}/manifests/{reference}",
+                                      headers=self._manifest_headers(repository), timeout=TIMEOUT)
+        if response.status_code == 404:
+            return None
+        self._check(response)
+        return response.headers["Docker-Content-Digest"], response.headers["Content-Type"]
+
+    def get_manifest(self, repository, reference):
+        """(raw bytes, media type, digest) or None."""
+        response = self._session.get(f"{self._base}/{repository}/manifests/{reference}",
+                                     headers=self._manifest_headers(repository), timeout=TIMEOUT)
+        if response.status_code == 404:
+            return None
+        self._check(response)
+        return response.content, response.headers["Content-Type"], response.headers["Docker-Content-Digest"]
+
+    def put_manifest(self, repository, reference, manifest_bytes, media_type):
+        headers = self._headers([repository], extra={"Content-Type": media_type})
+        response = self._session.put(f"{self._base}/{repository}/manifests/{reference}",
+                                     data=manifest_bytes, headers=headers, timeout=TIMEOUT)
+        self._check(response)
+        return response.headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(manifest_bytes).hexdigest()
+
+    def delete_manifest(self, repository, digest):
+        """Removes the manifest and every tag of the repository that points to it."""
+        response = self._session.delete(f"{self._base}/{repository}/manifests/{digest}",
+                                        headers=self._headers([repository]), timeout=TIMEOUT)
+        if response.status_code != 404:
+            self._check(response)
+
+    def get_blob(self, repository, digest):
+        response = self._session.get(f"{self._base}/{repository}/blobs/{digest}",
+                                     headers=self._headers([repository], ("pull",)), timeout=TIMEOUT)
+        if response.status_code == 404:
+            return None
+        self._check(response)
+        return response.content
+
+    def mount_blob(self, target, digest, source):
+        """Makes a blob of ``source`` part of ``target`` without copying bytes."""
+        headers = self._headers([target, source], ("pull", "push"))
+        response = self._session.post(f"{self._base}/{target}/blobs/uploads/",
+                                      params={"mount": digest, "from": source},
+                                      headers=headers, timeout=TIMEOUT)
+        self._check(response)
+        if response.status_code != 201:
+            # 202 means the registry started an upload instead: the blob is not in storage.
+            raise RegistryError(404, f"blob {digest} is not available in {source}")
+
+    def _manifest_headers(self, repository):
+        return self._headers([repository], ("pull",), {"Accept": ", ".join(MANIFEST_TYPES)})
+
+    @staticmethod
+    def _check(response):
+        if response.status_code >= 400:
+            raise RegistryError(response.status_code, f"registry answered {response.status_code}: {response.text[:300]}")
+
+    # ---- storage operations /v2 cannot do --------------------------------------------------
+
+    def untag(self, repository, tag):
+        shutil.rmtree(os.path.join(self.storage.repository_path(repository), "_manifests", "tags", tag))
+
+    def delete_repository(self, repository):
+        shutil.rmtree(self.storage.repository_path(repository), ignore_errors=True)
+
+    def delete_namespace_storage(self, namespace):
+        shutil.rmtree(self.storage.repository_path(namespace), ignore_errors=True)

@@ -9,7 +9,10 @@ registry's filesystem layout directly; see shared/reference/sandbox-auth.md §4-
 import hashlib
 import json
 import os
+import re
 import shutil
+from calendar import timegm
+from dataclasses import dataclass, field
 
 import requests
 
@@ -22,7 +25,15 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST_TYPES = (DOCKER_MANIFEST, DOCKER_LIST, OCI_MANIFEST, OCI_INDEX)
 LIST_TYPES = (DOCKER_LIST, OCI_INDEX)
 
+MANIFEST_TYPE_NAMES = {
+    DOCKER_MANIFEST: "Docker Image Manifest V2, Schema 2",
+    OCI_MANIFEST: "OCI Image Manifest v1",
+    DOCKER_LIST: "Docker Manifest List V2, Schema 2",
+    OCI_INDEX: "OCI Image Index v1",
+}
+
 TIMEOUT = 30
+_RFC3339 = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
 def _v2_root(storage_root):
@@ -113,6 +124,65 @@ def _listdir(path):
         return []
 
 
+def parse_created(text):
+    """Unix seconds of an image config's RFC 3339 ``created`` (nanoseconds allowed), or None."""
+    match = _RFC3339.match(text or "")
+    if not match:
+        return None
+    seconds = timegm(tuple(int(g) for g in match.groups()[:6]))
+    zone = match.group(7)
+    if zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    return seconds
+
+
+@dataclass
+class ManifestInfo:
+    """What the API reports about one stored manifest (immutable, so cached by digest)."""
+
+    digest: str
+    raw: bytes
+    media_type: str
+    config_digest: str | None = None
+    config: dict = field(default_factory=dict)
+    children: list = field(default_factory=list)     # digests, for manifest lists / indexes
+    platforms: dict = field(default_factory=dict)    # child digest -> "os/architecture"
+    size: int = 0                                    # config + layers (0 for lists)
+
+    @property
+    def is_list(self):
+        return self.media_type in LIST_TYPES
+
+    @property
+    def type_name(self):
+        return MANIFEST_TYPE_NAMES.get(self.media_type, self.media_type)
+
+    @property
+    def created(self):
+        return parse_created(self.config.get("created"))
+
+
+def read_manifest_info(storage, digest):
+    raw = storage.blob(digest)
+    if raw is None:
+        return None
+    media_type = media_type_of(raw)
+    info = ManifestInfo(digest=digest, raw=raw, media_type=media_type)
+    document = json.loads(raw)
+    if info.is_list:
+        for child in document.get("manifests", []):
+            info.children.append(child["digest"])
+            platform = child.get("platform") or {}
+            info.platforms[child["digest"]] = f"{platform.get('os', '')}/{platform.get('architecture', '')}"
+    elif document.get("config"):
+        info.config_digest = document["config"]["digest"]
+        config_bytes = storage.blob(info.config_digest)
+        info.config = json.loads(config_bytes) if config_bytes else {}
+        info.size = sum(referenced_blobs(raw).values())
+    return info
+
+
 def referenced_blobs(manifest_bytes):
     """{digest: size} of the config and layers of an image manifest ({} for lists)."""
     document = json.loads(manifest_bytes)
@@ -154,6 +224,16 @@ class RegistryAdmin:
         self._tokens = tokens
         self._base = f"http://{region.upstream}/v2"
         self._session = requests.Session()
+        self._infos = {}
+
+    def manifest_info(self, digest):
+        """Parsed manifest + config of a stored digest, or None when storage lacks it."""
+        if digest not in self._infos:
+            info = read_manifest_info(self.storage, digest)
+            if info is None:
+                return None
+            self._infos[digest] = info
+        return self._infos[digest]
 
     # ---- /v2 -------------------------------------------------------------------------
 

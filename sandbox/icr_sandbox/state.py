@@ -36,8 +36,8 @@ ACCOUNT_DEFAULTS = {
 }
 
 
-class StateError(Exception):
-    """A refused change: HTTP status, ICR-style code and a message for the caller."""
+class Refused(Exception):
+    """A refused request: HTTP status, ICR-style message ID and a message for the caller."""
 
     def __init__(self, status, code, message):
         super().__init__(message)
@@ -104,11 +104,11 @@ class State:
             existing = region.get(name)
             if existing:
                 if existing["account"] != account_id:
-                    raise StateError(409, "CRN9002E", f"The namespace '{name}' is already in use by another IBM Cloud account in this region. Choose another name.")
+                    raise Refused(409, "CRN9002E", f"The namespace '{name}' is already in use by another IBM Cloud account in this region. Choose another name.")
                 return False
             owned = sum(1 for r in region.values() if r["account"] == account_id)
             if owned >= NAMESPACES_PER_REGION:
-                raise StateError(400, "CRN9005E", f"You have reached the limit of {NAMESPACES_PER_REGION} namespaces in this region.")
+                raise Refused(400, "CRN9005E", f"You have reached the limit of {NAMESPACES_PER_REGION} namespaces in this region.")
             now = _now_iso()
             region[name] = {"account": account_id, "created_date": now, "updated_date": now,
                             "resource_group": resource_group, "resource_created_date": now,
@@ -129,7 +129,7 @@ class State:
         with self._lock:
             record = self._own_namespace(region_name, account_id, name)
             if record["resource_group"]:
-                raise StateError(400, "CRN9010E", f"The namespace '{name}' is already assigned to a resource group; a namespace cannot be moved between resource groups.")
+                raise Refused(400, "CRN9010E", f"The namespace '{name}' is already assigned to a resource group; a namespace cannot be moved between resource groups.")
             now = _now_iso()
             record.update(resource_group=resource_group, resource_created_date=now, updated_date=now)
             self._save()
@@ -146,7 +146,7 @@ class State:
     def _own_namespace(self, region_name, account_id, name):
         record = self._data["namespaces"].get(region_name, {}).get(name)
         if not record or record["account"] != account_id:
-            raise StateError(404, "CRN9003E", f"The namespace '{name}' was not found in your account in this region.")
+            raise Refused(404, "CRN9003E", f"The namespace '{name}' was not found in your account in this region.")
         return record
 
     # ---- retention policies (kept on the namespace record) -----------------------------
@@ -220,15 +220,9 @@ class State:
                 del trash[key]
             if expired:
                 self._save()
-            return [dict(item, manifest=base64.b64decode(item["manifest"]), days_until_expiry=_days_left(item, now))
+            return [dict(item, tags=list(item["tags"]), manifest=base64.b64decode(item["manifest"]),
+                         days_until_expiry=_days_left(item, now))
                     for item in trash.values() if item["namespace"] in namespaces]
-
-    def trash_forget_tag(self, region_name, repository, digest, tag):
-        with self._lock:
-            item = self._data["trash"].get(region_name, {}).get(f"{repository}@{digest}")
-            if item and tag in item["tags"]:
-                item["tags"].remove(tag)
-                self._save()
 
     # ---- persistence -----------------------------------------------------------------
 
@@ -253,6 +247,6 @@ def _days_left(item, now):
 
 def _check_namespace_name(name):
     if not NAMESPACE_PATTERN.match(name or ""):
-        raise StateError(400, "CRN9001E", f"The namespace name '{name}' is not valid. A namespace must be 4 to 30 characters long, "
+        raise Refused(400, "CRN9001E", f"The namespace name '{name}' is not valid. A namespace must be 4 to 30 characters long, "
                                           "contain only lowercase letters, numbers, hyphens (-) and underscores (_), "
                                           "and start and end with a letter or number.")

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Push a synthetic image (incompressible layers) straight through /v2, no daemon.
+
+Used by the copy benchmark and the cr_image_copy integration target. Layers are
+pseudo-random bytes generated from a seed (same seed, same layer, same digest), so a
+second image can share layers with a first one. Credentials come from the environment
+(REGISTRY_USERNAME / REGISTRY_PASSWORD, or IC_API_KEY as ``iamapikey``), never argv.
+
+    make_image.py --registry 127.0.0.1:5201 --repo ns/app --tag big --layers 6 --size-mb 300
+    make_image.py ... --index linux/amd64=ns/app:amd64 linux/arm64=ns/app:arm64 --tag multi
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / ".build" / "collections"))
+LINK = ROOT / ".build" / "collections" / "ansible_collections" / "icr" / "registry"
+if not LINK.exists():
+    LINK.parent.mkdir(parents=True, exist_ok=True)
+    LINK.symlink_to(ROOT, target_is_directory=True)
+
+from ansible_collections.icr.registry.plugins.module_utils import oci_registry as oci  # noqa: E402
+
+BLOCK = 1024 * 1024
+
+
+def layer_blocks(seed, size):
+    """Deterministic incompressible bytes: sha256 counter mode, expanded by shake_256."""
+    produced = 0
+    counter = 0
+    while produced < size:
+        block = hashlib.shake_256(("%s:%d" % (seed, counter)).encode()).digest(min(BLOCK, size - produced))
+        produced += len(block)
+        counter += 1
+        yield block
+
+
+def layer_digest(seed, size):
+    hasher = hashlib.sha256()
+    for block in layer_blocks(seed, size):
+        hasher.update(block)
+    return "sha256:" + hasher.hexdigest()
+
+
+def client_for(registry, parallel=4):
+    username = os.environ.get("REGISTRY_USERNAME")
+    password = os.environ.get("REGISTRY_PASSWORD")
+    if username is None and os.environ.get("IC_API_KEY"):
+        username, password = "iamapikey", os.environ["IC_API_KEY"]
+    return oci.RegistryClient(registry, username=username, password=password, pool_size=parallel)
+
+
+def push_blob(client, repo, digest, size, blocks):
+    if client.blob_exists(repo, digest):
+        return False
+    _, url = client.start_upload(repo)
+    client.put_blob(url, digest, blocks, size, repo)
+    return True
+
+
+def push_image(client, repo, tag, layer_seeds, layer_size, arch="amd64"):
+    layers = []
+    for seed in layer_seeds:
+        digest = layer_digest(seed, layer_size)
+        push_blob(client, repo, digest, layer_size, layer_blocks(seed, layer_size))
+        layers.append({"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                       "size": layer_size, "digest": digest})
+    config = json.dumps({"architecture": arch, "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]},
+                         "comment": "synthetic %s" % tag}).encode()
+    config_digest = oci.sha256_digest(config)
+    push_blob(client, repo, config_digest, len(config), [config])
+    raw = json.dumps({"schemaVersion": 2, "mediaType": oci.DOCKER_MANIFEST,
+                      "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                                 "size": len(config), "digest": config_digest},
+                      "layers": layers}, indent=3).encode()
+    manifest = oci.Manifest.from_bytes(raw, oci.DOCKER_MANIFEST)
+    client.put_manifest(repo, tag, manifest)
+    return manifest
+
+
+def push_index(client, repo, tag, children):
+    """children: [(platform "os/arch[/variant]", "repo:tag")] already in the same repo."""
+    entries = []
+    for platform, ref in children:
+        child_repo, child_tag = ref.rsplit(":", 1)
+        child = client.get_manifest(child_repo, child_tag)
+        if child_repo != repo:
+            raise SystemExit("index children must be in %s" % repo)
+        parts = platform.split("/")
+        plat = {"os": parts[0], "architecture": parts[1]}
+        if len(parts) > 2:
+            plat["variant"] = parts[2]
+        entries.append({"mediaType": child.media_type, "size": len(child.raw),
+                        "digest": child.digest, "platform": plat})
+    raw = json.dumps({"schemaVersion": 2, "mediaType": oci.DOCKER_MANIFEST_LIST,
+                      "manifests": entries}, indent=3).encode()
+    manifest = oci.Manifest.from_bytes(raw, oci.DOCKER_MANIFEST_LIST)
+    client.put_manifest(repo, tag, manifest)
+    return manifest
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--registry", required=True, help="host:port of the registry")
+    parser.add_argument("--repo", required=True, help="repository, e.g. ns/app")
+    parser.add_argument("--tag", required=True)
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--size-mb", type=float, default=300.0, help="total size of the layers")
+    parser.add_argument("--seed", default="image-a", help="layer i is generated from <seed>-<i>")
+    parser.add_argument("--shared-seed", default=None,
+                        help="take every layer but the last from this seed (shared layers)")
+    parser.add_argument("--arch", default="amd64")
+    parser.add_argument("--index", nargs="+", metavar="PLATFORM=REPO:TAG",
+                        help="push a manifest list of existing images instead of an image")
+    args = parser.parse_args()
+    client = client_for(args.registry)
+    if args.index:
+        manifest = push_index(client, args.repo, args.tag, [c.split("=", 1) for c in args.index])
+    else:
+        layer_size = int(args.size_mb * 1024 * 1024 / args.layers)
+        seeds = ["%s-%d" % (args.shared_seed or args.seed, i) for i in range(args.layers - 1)]
+        seeds.append("%s-%d" % (args.seed, args.layers - 1))
+        manifest = push_image(client, args.repo, args.tag, seeds, layer_size, args.arch)
+    print(manifest.digest)
+
+
+if __name__ == "__main__":
+    main()

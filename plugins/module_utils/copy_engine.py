@@ -1,0 +1,303 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Parallel, streaming, verified registry-to-registry copy on top of ``oci_registry``.
+
+Blob bytes go from the source's GET straight into the destination's upload, through a
+generator that hashes them on the way: nothing is buffered beyond one chunk per blob,
+nothing touches the disk, and a blob whose bytes do not hash to its digest is aborted
+before the registry could commit it. Manifests are PUT only after every blob they
+reference is committed (for an index: the children, then the index), so a tag never
+points at an incomplete image.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.oci_registry import (
+    Manifest, is_retryable)
+from ansible_collections.icr.registry.plugins.module_utils.retry import retry_call
+
+DEFAULT_PARALLEL = 4
+READ_CHUNK = 1024 * 1024  # bytes per read from the source stream
+
+
+class DigestMismatch(IcrError):
+    """The bytes streamed from the source do not match the descriptor; never retried."""
+
+
+class CopyAborted(IcrError):
+    """Another blob of the same copy failed; this one stopped early."""
+
+
+def verified_chunks(chunks, digest, size, abort=None):
+    """Yield ``chunks`` while checking that they hash to ``digest`` and total ``size`` bytes.
+
+    The last chunk is held back until the whole stream is verified, so a consumer that
+    uploads what it is given never sends a complete body for a blob that does not match:
+    the upload is cut short and the registry cannot commit it.
+    """
+    if not digest.startswith("sha256:"):
+        raise IcrError("unsupported digest algorithm in %s (only sha256 is supported)" % digest)
+    hasher = hashlib.sha256()
+    count = 0
+    held = None
+    for chunk in chunks:
+        if abort is not None and abort.is_set():
+            raise CopyAborted("copy aborted after another blob failed")
+        if not chunk:
+            continue
+        hasher.update(chunk)
+        count += len(chunk)
+        if count > size:
+            raise DigestMismatch("blob %s: the source sent more than the %d bytes its descriptor "
+                                 "declares; refusing to copy it" % (digest, size))
+        if held is not None:
+            yield held
+        held = chunk
+    actual = "sha256:" + hasher.hexdigest()
+    if count != size or actual != digest:
+        raise DigestMismatch("blob %s: the source sent %d bytes hashing to %s (descriptor: %d bytes); "
+                             "refusing to commit it" % (digest, count, actual, size))
+    if held is not None:
+        yield held
+
+
+def byte_slices(chunks, slice_size):
+    """Regroup an iterator of byte chunks into consecutive slices of ``slice_size`` bytes,
+    each slice itself an iterator of chunks (consume each slice before asking for the next)."""
+    iterator = iter(chunks)
+    pending = [b""]
+
+    def one_slice():
+        remaining = slice_size
+        while remaining > 0:
+            chunk = pending[0] or next(iterator, b"")
+            if not chunk:
+                return
+            piece, pending[0] = chunk[:remaining], chunk[remaining:]
+            remaining -= len(piece)
+            yield piece
+
+    while True:
+        if not pending[0]:
+            pending[0] = next(iterator, b"")
+            if not pending[0]:
+                return
+        yield one_slice()
+
+
+def platform_string(descriptor):
+    platform = descriptor.get("platform") or {}
+    parts = [platform.get("os", "unknown"), platform.get("architecture", "unknown")]
+    if platform.get("variant"):
+        parts.append(platform["variant"])
+    return "/".join(parts)
+
+
+def platform_matches(descriptor, wanted):
+    """``linux/arm64`` matches any variant; ``linux/arm64/v8`` only that variant."""
+    have = platform_string(descriptor).split("/")
+    want = wanted.strip().lower().split("/")
+    return have[:len(want)] == want
+
+
+def select_platforms(index, platforms):
+    """The index to copy: ``index`` itself for ``all``, otherwise a new index that keeps
+    only the requested platforms (its bytes, hence its digest, differ from the source's)."""
+    if not platforms or platforms == "all" or list(platforms) == ["all"]:
+        return index
+    children = index.children()
+    kept = [child for child in children if any(platform_matches(child, want) for want in platforms)]
+    missing = [want for want in platforms if not any(platform_matches(c, want) for c in children)]
+    if missing:
+        raise IcrError("platform(s) %s not in the source index (it has: %s)"
+                       % (", ".join(missing), ", ".join(platform_string(c) for c in children)))
+    if len(kept) == len(children):
+        return index
+    doc = dict(index.json)
+    doc["manifests"] = kept
+    raw = json.dumps(doc, indent=3).encode("utf-8")
+    return Manifest.from_bytes(raw, index.media_type)
+
+
+class SourceImage:
+    """What to copy: the top manifest (possibly a platform-filtered index) and, loaded only
+    when a destination needs it, the image manifests it references."""
+
+    def __init__(self, client, repository, manifest):
+        self.client = client
+        self.repository = repository
+        self.manifest = manifest
+        self._images = None
+
+    @property
+    def digest(self):
+        return self.manifest.digest
+
+    def images(self):
+        """Image manifests to copy, children before parents; each has ``.blobs()``."""
+        if self._images is None:
+            ordered = []
+            self._walk(self.manifest, ordered)
+            self._images = ordered
+        return self._images
+
+    def _walk(self, manifest, ordered):
+        for child in manifest.children():
+            child_manifest = self.client.get_manifest(self.repository, child["digest"])
+            self._walk(child_manifest, ordered)
+        ordered.append(manifest)
+
+
+class CopyResult:
+    def __init__(self):
+        self.changed = False
+        self.blobs_copied = 0
+        self.blobs_skipped = 0
+        self.blobs_mounted = 0
+        self.bytes_copied = 0
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+
+    def count(self, outcome, size=0):
+        with self._lock:
+            setattr(self, "blobs_" + outcome, getattr(self, "blobs_" + outcome) + 1)
+            if outcome == "copied":
+                self.bytes_copied += size
+
+    def as_dict(self):
+        return {"changed": self.changed, "blobs_copied": self.blobs_copied,
+                "blobs_skipped": self.blobs_skipped, "blobs_mounted": self.blobs_mounted,
+                "bytes_copied": self.bytes_copied, "seconds": round(self.seconds, 3)}
+
+
+def _blob_should_retry(exc):
+    if isinstance(exc, (DigestMismatch, CopyAborted)):
+        return False, None
+    return is_retryable(exc)
+
+
+class CopyEngine:
+    """Copies one source image to destinations with a bounded pool of ``parallel`` threads.
+
+    ``chunk_size``: None uploads each blob with one streamed ``PUT ?digest=`` (fastest on
+    a good link); a size in bytes uploads blobs larger than it as PATCH chunks of that size.
+    """
+
+    def __init__(self, parallel=DEFAULT_PARALLEL, chunk_size=None, retries=5):
+        self.parallel = max(1, int(parallel))
+        self.chunk_size = chunk_size
+        self.retries = retries
+
+    # ------------------------------------------------------------------ source
+    def resolve(self, client, repository, reference, platforms="all"):
+        """Read the source's top manifest (one request) and apply the platform choice."""
+        manifest = client.get_manifest(repository, reference)
+        if manifest.is_index:
+            manifest = select_platforms(manifest, platforms)
+        return SourceImage(client, repository, manifest)
+
+    # ------------------------------------------------------------ destination
+    def copy(self, source, dest, repository, tag=None, check_mode=False):
+        """Make ``dest``/``repository`` hold ``source`` (under ``tag`` when given)."""
+        started = time.monotonic()
+        result = CopyResult()
+        current = dest.head_manifest(repository, tag or source.digest)
+        if current is not None and current[0] == source.digest:
+            result.seconds = time.monotonic() - started
+            return result
+        result.changed = True
+        images = source.images()
+        same_registry = dest.host == source.client.host
+        blobs = {}
+        for image in images:
+            for blob in image.blobs():
+                blobs.setdefault(blob["digest"], blob)
+        # Largest first: the pool finishes when its longest stream does.
+        ordered = sorted(blobs.values(), key=lambda d: -int(d.get("size") or 0))
+        abort = threading.Event()
+
+        def task(descriptor):
+            return self._copy_blob(source, dest, repository, descriptor, same_registry,
+                                   check_mode, abort, result)
+
+        self._run_all(task, ordered, abort)
+        if not check_mode:
+            children = [image for image in images if image is not source.manifest]
+            self._run_all(lambda image: dest.put_manifest(repository, image.digest, image),
+                          children, abort)
+            dest.put_manifest(repository, tag or source.digest, source.manifest)
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _run_all(self, func, items, abort):
+        if not items:
+            return
+        with ThreadPoolExecutor(max_workers=min(self.parallel, len(items))) as pool:
+            futures = [pool.submit(func, item) for item in items]
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                abort.set()
+                for future in pending:
+                    future.cancel()
+                wait(pending)
+                # Report the root cause, not a blob that stopped because of it.
+                errors = [f.exception() for f in futures if f.done() and not f.cancelled()
+                          and f.exception() is not None]
+                errors.sort(key=lambda e: isinstance(e, CopyAborted))
+                raise errors[0]
+
+    def _copy_blob(self, source, dest, repository, descriptor, same_registry, check_mode,
+                   abort, result):
+        digest, size = descriptor["digest"], int(descriptor.get("size") or 0)
+        if abort.is_set():
+            raise CopyAborted("copy aborted after another blob failed")
+        if dest.blob_exists(repository, digest):
+            result.count("skipped")
+            return
+        if check_mode:
+            result.count("copied", size)
+            return
+        mount_from = source.repository if same_registry and source.repository != repository else None
+
+        def attempt():
+            mounted, upload_url = dest.start_upload(repository, digest if mount_from else None,
+                                                    mount_from)
+            if mounted:
+                return "mounted"
+            self._stream_blob(source, dest, repository, upload_url, digest, size, abort)
+            return "copied"
+
+        outcome = retry_call(attempt, retries=self.retries, should_retry=_blob_should_retry)
+        result.count(outcome, size)
+
+    def _stream_blob(self, source, dest, repository, upload_url, digest, size, abort):
+        """GET from the source straight into the destination's upload session."""
+        response = None
+        try:
+            response = source.client.get_blob(source.repository, digest)
+            chunks = verified_chunks(response.iter_content(READ_CHUNK), digest, size, abort)
+            if self.chunk_size and size > self.chunk_size:
+                offset = 0
+                for piece in byte_slices(chunks, self.chunk_size):
+                    length = min(self.chunk_size, size - offset)
+                    upload_url = dest.patch_blob(upload_url, piece, offset, length, repository)
+                    offset += length
+                dest.commit_blob(upload_url, digest, repository)
+            else:
+                dest.put_blob(upload_url, digest, chunks, size, repository)
+        except BaseException:
+            dest.cancel_upload(upload_url, repository)
+            raise
+        finally:
+            if response is not None:
+                response.close()

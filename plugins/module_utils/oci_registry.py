@@ -1,0 +1,433 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The collection's only client of the OCI distribution API (``/v2``).
+
+One ``RegistryClient`` per registry host. It answers the registry's auth challenge
+(anonymous, Basic, or the Bearer token flow), caches one token per set of scopes,
+retries idempotent requests through the one backoff, and keeps manifest bytes exactly
+as served so that digests survive a copy. Blob bodies are never read into memory: a
+blob GET returns a streaming response and an upload takes any iterable of chunks.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import hashlib
+import json
+import re
+import threading
+import time
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    HAS_REQUESTS = True
+except ImportError:  # reported by the module base through missing_required_lib
+    HAS_REQUESTS = False
+
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.references import registry_url
+from ansible_collections.icr.registry.plugins.module_utils.retry import (
+    RETRYABLE_STATUS, parse_retry_after, retry_call)
+
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+SCHEMA1_TYPES = frozenset({
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+})
+IMAGE_TYPES = frozenset({DOCKER_MANIFEST, OCI_MANIFEST})
+INDEX_TYPES = frozenset({DOCKER_MANIFEST_LIST, OCI_INDEX})
+# Schema 1 is deliberately absent: a registry then converts or refuses, never sends it unasked.
+MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
+
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+TOKEN_REFRESH_MARGIN = 30  # seconds: never start a request with a token about to expire
+DEFAULT_TOKEN_LIFETIME = 60  # the distribution spec's default when expires_in is absent
+_CHALLENGE_PARAM_RE = re.compile(r'\s*([a-zA-Z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?')
+
+
+def parse_www_authenticate(header):
+    """``Bearer realm="…",service="…",scope="a b"`` → ``("bearer", {"realm": …, …})``."""
+    if not header:
+        return None, {}
+    scheme, _, rest = header.strip().partition(" ")
+    params = {}
+    for match in _CHALLENGE_PARAM_RE.finditer(rest):
+        value = match.group(2) if match.group(2) is not None else match.group(3)
+        params[match.group(1).lower()] = re.sub(r"\\(.)", r"\1", value)
+    return scheme.lower(), params
+
+
+def repository_scope(repository, actions):
+    """``repository:ns/app:pull,push`` — the token scope for ``actions`` on a repository."""
+    return "repository:%s:%s" % (repository, ",".join(actions))
+
+
+def sha256_digest(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+# Registries whose /v2 is served under another name than the one in references.
+V2_HOSTS = {"docker.io": "registry-1.docker.io"}
+
+
+class Manifest:
+    """A manifest exactly as the registry served it: ``raw`` bytes are what get PUT again."""
+
+    def __init__(self, raw, media_type, digest):
+        self.raw = raw
+        self.media_type = media_type
+        self.digest = digest
+        self._json = None
+
+    @property
+    def json(self):
+        if self._json is None:
+            self._json = json.loads(self.raw.decode("utf-8"))
+        return self._json
+
+    @property
+    def is_index(self):
+        return self.media_type in INDEX_TYPES
+
+    def blobs(self):
+        """Descriptors of every blob an image manifest references: config first, then layers."""
+        if self.is_index:
+            return []
+        doc = self.json
+        return [doc["config"]] + list(doc.get("layers") or [])
+
+    def children(self):
+        """Descriptors of the manifests an index references."""
+        return list(self.json.get("manifests") or []) if self.is_index else []
+
+    @classmethod
+    def from_bytes(cls, raw, content_type=None, expected_digest=None):
+        """Build from served bytes, checking the media type and, when known, the digest."""
+        digest = sha256_digest(raw)
+        if expected_digest and expected_digest.startswith("sha256:") and expected_digest != digest:
+            raise IcrError("manifest bytes do not match digest %s (computed %s)" % (expected_digest, digest))
+        try:
+            doc = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise IcrError("the registry returned a manifest that is not JSON: %s" % exc)
+        media_type = doc.get("mediaType") or (content_type or "").split(";")[0].strip()
+        if doc.get("schemaVersion") == 1 or media_type in SCHEMA1_TYPES:
+            raise IcrError("this is a Docker schema 1 manifest, which is deprecated and cannot be "
+                           "copied with its digest; push the image again with a current Docker or "
+                           "convert it (for example `skopeo copy --format v2s2`)")
+        if not media_type and "manifests" in doc:
+            media_type = OCI_INDEX
+        elif not media_type and "layers" in doc:
+            media_type = OCI_MANIFEST
+        if media_type not in IMAGE_TYPES and media_type not in INDEX_TYPES:
+            raise IcrError("unsupported manifest media type %r" % media_type)
+        return cls(raw, media_type, digest)
+
+
+class _Response401(Exception):
+    """Internal: the registry challenged a request; carries the challenge header."""
+
+    def __init__(self, challenge):
+        super(_Response401, self).__init__(challenge)
+        self.challenge = challenge
+
+
+def registry_error(response, what):
+    """An IcrError from a /v2 error response (``{"errors": [{"code", "message"}]}``)."""
+    code = message = None
+    try:
+        errors = response.json().get("errors") or []
+        if errors:
+            code = errors[0].get("code")
+            message = errors[0].get("message")
+    except ValueError:
+        pass
+    text = "%s: %s" % (what, message or response.reason or "HTTP error")
+    return IcrError(text, status=response.status_code, code=code)
+
+
+def is_retryable(exc):
+    """The ``should_retry`` for registry requests: 429/5xx and broken connections."""
+    if isinstance(exc, IcrError):
+        return exc.status in RETRYABLE_STATUS, exc.retry_after
+    if HAS_REQUESTS and isinstance(exc, (requests.ConnectionError, requests.Timeout,
+                                         requests.exceptions.ChunkedEncodingError)):
+        return True, None
+    return False, None
+
+
+class RegistryClient:
+    """A /v2 client for one registry host.
+
+    ``username``/``password`` are used for Basic auth or for the Bearer token request
+    (ICR: ``iamapikey`` and the API key); without them the client is anonymous. Thread
+    safe: one ``requests.Session`` whose pool holds ``pool_size`` connections.
+    """
+
+    def __init__(self, host, username=None, password=None, verify=True,
+                 timeout=60, retries=5, pool_size=8, user_agent="icr.registry"):
+        if not HAS_REQUESTS:
+            raise IcrError("the Python library requests is required")
+        # ``host`` may carry a scheme; without one, loopback is plain http (like docker).
+        self.base_url = registry_url(V2_HOSTS.get(host, host))
+        self.host = self.base_url.split("://", 1)[1]
+        self._username = username
+        self._password = password
+        self.timeout = timeout
+        self.retries = retries
+        self.session = requests.Session()
+        self.session.verify = verify
+        self.session.headers["User-Agent"] = user_agent
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 4))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._lock = threading.Lock()
+        self._challenge = None  # (scheme, params) learned from GET /v2/
+        self._tokens = {}  # frozenset(scopes) -> (token, expires_at)
+        self.request_count = 0
+
+    # ----------------------------------------------------------------- auth
+    def _ping(self):
+        """GET /v2/ once to learn how this registry wants to be authenticated."""
+        response = self._send("GET", "/v2/", headers={}, allow_redirects=True)
+        if response.status_code == 401:
+            self._challenge = parse_www_authenticate(response.headers.get("WWW-Authenticate"))
+        elif response.status_code < 300:
+            self._challenge = ("none", {})
+        else:
+            raise registry_error(response, "the registry at %s is not usable" % self.host)
+        response.close()
+        return self._challenge
+
+    def _basic_header(self):
+        raw = ("%s:%s" % (self._username, self._password)).encode("utf-8")
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+
+    def _fetch_token(self, params, scopes):
+        realm = params.get("realm")
+        if not realm:
+            raise IcrError("the registry at %s sent a Bearer challenge without a realm" % self.host)
+        query = [("service", params["service"])] if params.get("service") else []
+        query.extend(("scope", scope) for scope in sorted(scopes))
+        headers = {}
+        if self._username is not None:
+            headers["Authorization"] = self._basic_header()
+
+        def attempt():
+            response = self.session.get(realm, params=query, headers=headers, timeout=self.timeout)
+            if response.status_code != 200:
+                raise registry_error(response, "the token service of %s refused the credentials"
+                                     % self.host)
+            return response.json()
+
+        body = retry_call(attempt, retries=self.retries, should_retry=is_retryable)
+        token = body.get("token") or body.get("access_token")
+        if not token:
+            raise IcrError("the token service of %s returned no token" % self.host)
+        lifetime = int(body.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
+        return token, time.monotonic() + lifetime
+
+    def _auth_header(self, scopes, refresh=False):
+        """The Authorization header for a request that needs ``scopes`` (None: anonymous)."""
+        with self._lock:
+            challenge = self._challenge
+        if challenge is None:
+            challenge = self._ping()
+        scheme, params = challenge
+        if scheme == "basic":
+            return self._basic_header() if self._username is not None else None
+        if scheme != "bearer":
+            return None
+        key = frozenset(scopes or ())
+        with self._lock:
+            cached = self._tokens.get(key)
+        if cached and not refresh and cached[1] - TOKEN_REFRESH_MARGIN > time.monotonic():
+            return "Bearer " + cached[0]
+        token, expires_at = self._fetch_token(params, key)
+        with self._lock:
+            self._tokens[key] = (token, expires_at)
+        return "Bearer " + token
+
+    # ------------------------------------------------------------- requests
+    def _send(self, method, url, headers, **kwargs):
+        if url.startswith("/"):
+            url = self.base_url + url
+        with self._lock:
+            self.request_count += 1
+        kwargs.setdefault("timeout", self.timeout)
+        return self.session.request(method, url, headers=headers, **kwargs)
+
+    def request(self, method, url, scopes, ok=(200,), what=None, retry=True, headers=None,
+                **kwargs):
+        """One authenticated request; returns the response when its status is in ``ok``.
+
+        A 401 refreshes the token once. 429/5xx and connection errors are retried when
+        ``retry`` is true (callers pass False for bodies that cannot be replayed).
+        """
+        def attempt():
+            auth = self._auth_header(scopes)
+            for refreshed in (False, True):
+                sent = dict(headers or {})
+                if auth:
+                    sent["Authorization"] = auth
+                response = self._send(method, url, sent, **kwargs)
+                replayable = not isinstance(kwargs.get("data"), _SizedStream)
+                if response.status_code == 401 and not refreshed and replayable:
+                    response.close()
+                    auth = self._auth_header(scopes, refresh=True)
+                    continue
+                break
+            if response.status_code in ok:
+                return response
+            error = registry_error(response, what or "%s %s" % (method, url))
+            error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            response.close()
+            raise error
+
+        if not retry:
+            return attempt()
+        return retry_call(attempt, retries=self.retries, should_retry=is_retryable)
+
+    # ------------------------------------------------------------ manifests
+    def head_manifest(self, repository, reference):
+        """``(digest, media_type)`` of a tag or digest, or None when it does not exist."""
+        response = self.request("HEAD", "/v2/%s/manifests/%s" % (repository, reference),
+                                [repository_scope(repository, ["pull"])], ok=(200, 404),
+                                headers={"Accept": MANIFEST_ACCEPT},
+                                what="reading manifest %s:%s" % (repository, reference))
+        response.close()
+        if response.status_code == 404:
+            return None
+        digest = response.headers.get("Docker-Content-Digest")
+        return digest, response.headers.get("Content-Type", "").split(";")[0]
+
+    def get_manifest(self, repository, reference, missing_ok=False):
+        """The manifest (exact bytes) of a tag or digest; None if missing and ``missing_ok``."""
+        response = self.request("GET", "/v2/%s/manifests/%s" % (repository, reference),
+                                [repository_scope(repository, ["pull"])], ok=(200, 404),
+                                headers={"Accept": MANIFEST_ACCEPT},
+                                what="reading manifest %s:%s" % (repository, reference))
+        if response.status_code == 404:
+            if missing_ok:
+                return None
+            raise registry_error(response, "manifest %s:%s not found on %s"
+                                 % (repository, reference, self.host))
+        expected = reference if DIGEST_RE.match(reference) else None
+        return Manifest.from_bytes(response.content, response.headers.get("Content-Type"), expected)
+
+    def put_manifest(self, repository, reference, manifest):
+        """PUT the exact bytes under a tag or digest; returns the digest the registry reports."""
+        response = self.request("PUT", "/v2/%s/manifests/%s" % (repository, reference),
+                                [repository_scope(repository, ["pull", "push"])], ok=(201,),
+                                data=manifest.raw, headers={"Content-Type": manifest.media_type},
+                                what="writing manifest %s:%s" % (repository, reference))
+        response.close()
+        digest = response.headers.get("Docker-Content-Digest") or manifest.digest
+        if digest != manifest.digest:
+            raise IcrError("the registry stored manifest %s:%s as %s instead of %s"
+                           % (repository, reference, digest, manifest.digest))
+        return digest
+
+    # ---------------------------------------------------------------- blobs
+    def blob_exists(self, repository, digest):
+        response = self.request("HEAD", "/v2/%s/blobs/%s" % (repository, digest),
+                                [repository_scope(repository, ["pull", "push"])], ok=(200, 404),
+                                what="checking blob %s in %s" % (digest, repository))
+        response.close()
+        return response.status_code == 200
+
+    def get_blob(self, repository, digest, scopes=None):
+        """A streaming response for a blob (redirects to storage are followed)."""
+        return self.request("GET", "/v2/%s/blobs/%s" % (repository, digest),
+                            scopes or [repository_scope(repository, ["pull"])], ok=(200,),
+                            stream=True, allow_redirects=True,
+                            what="reading blob %s from %s" % (digest, repository))
+
+    def start_upload(self, repository, mount_digest=None, mount_from=None):
+        """POST an upload session. Returns ``(True, None)`` when a mount succeeded,
+        otherwise ``(False, upload_url)``."""
+        scopes = [repository_scope(repository, ["pull", "push"])]
+        params = None
+        if mount_digest and mount_from:
+            scopes.append(repository_scope(mount_from, ["pull"]))
+            params = {"mount": mount_digest, "from": mount_from}
+        response = self.request("POST", "/v2/%s/blobs/uploads/" % repository, scopes,
+                                ok=(201, 202), params=params,
+                                what="starting a blob upload to %s" % repository)
+        response.close()
+        if response.status_code == 201 and mount_digest:
+            return True, None
+        return False, self._absolute(response.headers.get("Location"))
+
+    def _absolute(self, location):
+        if not location:
+            raise IcrError("the registry at %s started an upload without a Location" % self.host)
+        if location.startswith("/"):
+            return self.base_url + location
+        return location
+
+    def upload_scopes(self, repository):
+        return [repository_scope(repository, ["pull", "push"])]
+
+    def put_blob(self, upload_url, digest, body, size, repository):
+        """Monolithic upload: one PUT ``?digest=`` with a streamed body of ``size`` bytes.
+
+        ``body`` is an iterable of byte chunks (not replayable: no retry here; the caller
+        restarts the whole blob). The registry verifies the digest before committing.
+        """
+        response = self.request("PUT", upload_url, self.upload_scopes(repository), ok=(201,),
+                                retry=False, params={"digest": digest},
+                                data=_SizedStream(body, size),
+                                headers={"Content-Type": "application/octet-stream"},
+                                what="uploading blob %s to %s" % (digest, repository))
+        response.close()
+
+    def patch_blob(self, upload_url, chunk_iter, start, length, repository):
+        """One PATCH of ``length`` bytes at offset ``start``; returns the next upload URL."""
+        response = self.request("PATCH", upload_url, self.upload_scopes(repository), ok=(202,),
+                                retry=False, data=_SizedStream(chunk_iter, length),
+                                headers={"Content-Type": "application/octet-stream",
+                                         "Content-Range": "%d-%d" % (start, start + length - 1)},
+                                what="uploading a chunk to %s" % repository)
+        response.close()
+        return self._absolute(response.headers.get("Location"))
+
+    def commit_blob(self, upload_url, digest, repository):
+        """Final empty PUT ``?digest=`` after chunked PATCHes."""
+        response = self.request("PUT", upload_url, self.upload_scopes(repository), ok=(201,),
+                                retry=False, params={"digest": digest}, data=b"",
+                                what="committing blob %s to %s" % (digest, repository))
+        response.close()
+
+    def cancel_upload(self, upload_url, repository):
+        """Best effort: drop an unfinished upload session."""
+        try:
+            response = self.request("DELETE", upload_url, self.upload_scopes(repository),
+                                    ok=(204, 404), retry=False)
+            response.close()
+        except Exception:  # pylint: disable=broad-except
+            pass  # the registry expires abandoned sessions anyway
+
+    def close(self):
+        self.session.close()
+
+
+class _SizedStream:
+    """An iterable body with a known length, so requests sends Content-Length, not chunked."""
+
+    def __init__(self, chunks, size):
+        self._chunks = chunks
+        self._size = size
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        return iter(self._chunks)
+

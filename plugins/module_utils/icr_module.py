@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""IcrModule: the module base every ``cr_*`` module stands on (composition, not inheritance).
+
+    def main():
+        module = IcrModule(argument_spec=dict(name=dict(type="str", required=True)),
+                           supports_check_mode=True)
+        module.run(NamespaceWorker)          # worker(module) -> result dict
+
+``IcrModule`` merges the shared options (doc fragment ``icr.registry.icr``), resolves the
+region and its endpoints, hands out clients lazily (one per run), keeps every secret in
+``no_log_values`` and turns an ``IcrError`` into one ``fail_json`` line without a traceback.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.icr_api import IamSession, IcrApi, RetryPolicy
+from ansible_collections.icr.registry.plugins.module_utils.references import (
+    DEFAULT_REGION, Endpoints, get_region, registry_url, split_scheme)
+
+# The argspec twin of plugins/doc_fragments/icr.py (keep the two in step).
+ICR_COMMON_ARGS = dict(
+    api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["IC_API_KEY", "IBMCLOUD_API_KEY"])),
+    region=dict(type="str", default=DEFAULT_REGION, fallback=(env_fallback, ["IC_REGION", "IBMCLOUD_REGION"])),
+    account_id=dict(type="str", fallback=(env_fallback, ["IC_ACCOUNT_ID"])),
+    endpoints=dict(type="path", fallback=(env_fallback, ["ICR_ENDPOINTS"])),
+    registry_host=dict(type="str", fallback=(env_fallback, ["ICR_REGISTRY_HOST"])),
+    api_url=dict(type="str", fallback=(env_fallback, ["ICR_API_URL"])),
+    iam_url=dict(type="str", fallback=(env_fallback, ["IC_IAM_URL"])),
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path", fallback=(env_fallback, ["ICR_CA_PATH"])),
+    timeout=dict(type="int", default=60),
+    retries=dict(type="int", default=5),
+)
+
+
+class IcrModule:
+    """Wraps ``AnsibleModule``; see the module docstring for the usage pattern."""
+
+    def __init__(self, argument_spec=None, module_class=AnsibleModule, **kwargs):
+        spec = dict(ICR_COMMON_ARGS)
+        spec.update(argument_spec or {})
+        self._module = module_class(argument_spec=spec, **kwargs)
+        self.params = self._module.params
+        self._session = None
+        self._apis = {}
+        try:
+            self.region = get_region(self.params["region"])
+            self.endpoints = Endpoints.load(self.params["endpoints"])
+        except IcrError as err:
+            self.fail_from(err)
+        if self.params["timeout"] <= 0 or self.params["retries"] < 0:
+            self.fail_json(msg="timeout must be positive and retries zero or more")
+
+    # -------------------------------------------------------------- AnsibleModule proxies
+
+    @property
+    def check_mode(self):
+        return self._module.check_mode
+
+    @property
+    def diff_mode(self):
+        return self._module._diff
+
+    @property
+    def ansible_module(self):
+        """The wrapped AnsibleModule, for what this wrapper does not proxy."""
+        return self._module
+
+    def exit_json(self, **result):
+        self._module.exit_json(**result)
+
+    def fail_json(self, msg, **result):
+        self._module.fail_json(msg=msg, **result)
+
+    def warn(self, text):
+        self._module.warn(text)
+
+    def no_log(self, *secrets):
+        """Mask these values wherever they would appear in output."""
+        for secret in secrets:
+            if secret:
+                self._module.no_log_values.add(secret)
+
+    def fail_from(self, err):
+        """One line: what failed, HTTP status, ICR code, transaction id; no traceback."""
+        self.fail_json(msg=str(err), error=err.as_dict())
+
+    def run(self, worker):
+        """``worker(self)`` returns the result dict; an IcrError becomes ``fail_from``."""
+        try:
+            result = worker(self)
+        except IcrError as err:
+            self.fail_from(err)
+            return
+        self.exit_json(**result)
+
+    # -------------------------------------------------------------- endpoints
+
+    def _override(self, option, region):
+        """An explicit endpoint option applies to the module's own region only."""
+        region = self.region if region is None else get_region(getattr(region, "name", region))
+        if region.name == self.region.name and self.params[option]:
+            return region, self.params[option]
+        return region, None
+
+    def registry_host(self, region=None):
+        """``host[:port]`` serving the region's /v2 (docker login key, auth scopes)."""
+        region, explicit = self._override("registry_host", region)
+        return split_scheme(explicit)[1] if explicit else self.endpoints.registry_host(region.name)
+
+    def registry_url(self, region=None):
+        """Base URL of the region's /v2 (http for loopback hosts unless a scheme is given)."""
+        region, explicit = self._override("registry_host", region)
+        return registry_url(explicit) if explicit else self.endpoints.registry_url(region.name)
+
+    def api_url(self, region=None):
+        region, explicit = self._override("api_url", region)
+        return explicit.rstrip("/") if explicit else self.endpoints.api_url(region.name)
+
+    @property
+    def iam_url(self):
+        return (self.params["iam_url"] or self.endpoints.iam_url).rstrip("/")
+
+    # -------------------------------------------------------------- credentials and clients
+
+    @property
+    def api_key(self):
+        key = self.params["api_key"]
+        if not key:
+            raise IcrError("No API key: set api_key or the IC_API_KEY / IBMCLOUD_API_KEY environment variable")
+        return key
+
+    @property
+    def retry_policy(self):
+        return RetryPolicy(retries=self.params["retries"], timeout=self.params["timeout"])
+
+    @property
+    def session(self):
+        """The run's IamSession (one IAM authenticator for every region)."""
+        if self._session is None:
+            self._session = IamSession(
+                self.api_key, self.iam_url, account_id=self.params["account_id"],
+                validate_certs=self.params["validate_certs"], ca_path=self.params["ca_path"],
+                timeout=self.params["timeout"], policy=self.retry_policy)
+        return self._session
+
+    def iam_token(self):
+        """A valid IAM access token, masked in all output."""
+        token = self.session.token()
+        self.no_log(token)
+        return token
+
+    @property
+    def account_id(self):
+        """``account_id`` option, else the ``account.bss`` claim of the IAM token."""
+        if not self.params["account_id"]:
+            self.iam_token()  # fetched through the masking path before the claim is read
+        return self.session.account_id
+
+    def _resolve_account(self):
+        # Through the masking path, before the SDK client needs the account.
+        return self.account_id
+
+    def api(self, region=None):
+        """The ICR management API client for ``region`` (default: the module's), made once."""
+        region = self.region if region is None else get_region(getattr(region, "name", region))
+        if region.name not in self._apis:
+            self._resolve_account()
+            self._apis[region.name] = IcrApi(self.session, self.api_url(region))
+        return self._apis[region.name]
+
+    def docker_auth(self, username="iamapikey", secret=None):
+        """The Docker ``auths`` value for ``username:secret`` (default: the API key), masked."""
+        secret = self.api_key if secret is None else secret
+        auth = base64.b64encode(("%s:%s" % (username, secret)).encode("utf-8")).decode("ascii")
+        self.no_log(auth)
+        return auth

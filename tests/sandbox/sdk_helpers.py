@@ -12,6 +12,7 @@ import re
 import tarfile
 import uuid
 
+import pytest
 import requests
 from ibm_cloud_sdk_core import ApiException
 from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
@@ -140,3 +141,46 @@ def _tar_gz(files):
 
 def _gunzip(data):
     return gzip.decompress(data)
+
+
+def add_legacy_namespace(endpoints, region, name, account_id=None):
+    """A namespace from before resource groups (unassigned), made through the sandbox control hook."""
+    response = requests.post(f"{endpoints['control_url']}/_sandbox/legacy-namespaces",
+                             json={"region": region, "account_id": account_id or endpoints["account_id"], "name": name},
+                             timeout=TIMEOUT)
+    response.raise_for_status()
+
+
+def image_ref(endpoints, region, repository, tag=None, digest=None):
+    """A management-API reference under the region's canonical ICR domain."""
+    domain = endpoints["regions"][region]["domain"]
+    return f"{domain}/{repository}" + (f"@{digest}" if digest else f":{tag}" if tag else "")
+
+
+# ---- pytest fixtures shared by the test_api_* modules (import them by name) -----------------
+
+REGION = "us-south"
+
+
+@pytest.fixture
+def client(endpoints):
+    return sdk_client(endpoints, REGION)
+
+
+@pytest.fixture
+def pusher(endpoints):
+    host = endpoints["regions"][REGION]["registry"]
+    return RegistryPusher(host, realm_token_source(host, endpoints["api_key"]))
+
+
+@pytest.fixture
+def namespace(client):
+    """A fresh namespace of the main account in REGION, deleted (with its images) afterwards."""
+    name = unique_namespace()
+    client.create_namespace(name)
+    yield name
+    try:
+        client.delete_namespace(name)
+    except ApiException as error:
+        if error.code != 404:
+            raise

@@ -206,8 +206,12 @@ class CopyEngine:
         return SourceImage(client, repository, manifest)
 
     # ------------------------------------------------------------ destination
-    def copy(self, source, dest, repository, tag=None, check_mode=False):
-        """Make ``dest``/``repository`` hold ``source`` (under ``tag`` when given)."""
+    def copy(self, source, dest, repository, tag=None, check_mode=False, mount_from=None):
+        """Make ``dest``/``repository`` hold ``source`` (under ``tag`` when given).
+
+        ``mount_from``: a repository of ``dest`` known to hold the image already (an earlier
+        destination); its blobs are mounted instead of streamed again.
+        """
         started = time.monotonic()
         result = CopyResult()
         current = dest.head_manifest(repository, tag or source.digest)
@@ -216,7 +220,10 @@ class CopyEngine:
             return result
         result.changed = True
         images = source.images()
-        same_registry = dest.host == source.client.host
+        if dest.host == source.client.host:
+            mount_from = source.repository
+        if mount_from == repository:
+            mount_from = None
         blobs = {}
         for image in images:
             for blob in image.blobs():
@@ -226,7 +233,7 @@ class CopyEngine:
         abort = threading.Event()
 
         def task(descriptor):
-            return self._copy_blob(source, dest, repository, descriptor, same_registry,
+            return self._copy_blob(source, dest, repository, descriptor, mount_from,
                                    check_mode, abort, result)
 
         self._run_all(task, ordered, abort)
@@ -256,7 +263,7 @@ class CopyEngine:
                 errors.sort(key=lambda e: isinstance(e, CopyAborted))
                 raise errors[0]
 
-    def _copy_blob(self, source, dest, repository, descriptor, same_registry, check_mode,
+    def _copy_blob(self, source, dest, repository, descriptor, mount_from, check_mode,
                    abort, result):
         digest, size = descriptor["digest"], int(descriptor.get("size") or 0)
         if abort.is_set():
@@ -267,8 +274,6 @@ class CopyEngine:
         if check_mode:
             result.count("copied", size)
             return
-        mount_from = source.repository if same_registry and source.repository != repository else None
-
         def attempt():
             mounted, upload_url = dest.start_upload(repository, digest if mount_from else None,
                                                     mount_from)

@@ -1,0 +1,142 @@
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+import base64
+import json
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
+
+ENV = ("IC_API_KEY", "IBMCLOUD_API_KEY", "IC_REGION", "IBMCLOUD_REGION", "IC_ACCOUNT_ID", "ICR_ENDPOINTS",
+       "ICR_REGISTRY_HOST", "ICR_API_URL", "IC_IAM_URL", "ICR_CA_PATH")
+
+
+class Exit(Exception):
+    def __init__(self, failed, result):
+        super().__init__(result)
+        self.failed = failed
+        self.result = result
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: (_ for _ in ()).throw(Exit(False, kw)))
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Exit(True, kw)))
+
+
+def make(args=None, **spec):
+    with patch_module_args(args or {}):
+        return IcrModule(argument_spec=spec, supports_check_mode=True)
+
+
+def test_defaults_and_merged_spec():
+    module = make({"name": "x"}, name=dict(type="str"))
+    assert module.params["name"] == "x"
+    assert module.region.name == "us-south"
+    assert (module.params["timeout"], module.params["retries"], module.params["validate_certs"]) == (60, 5, True)
+    assert module.registry_host() == "us.icr.io"
+    assert module.api_url() == "https://us.icr.io"
+    assert module.iam_url == "https://iam.cloud.ibm.com"
+
+
+def test_env_fallbacks_in_order(monkeypatch):
+    monkeypatch.setenv("IBMCLOUD_API_KEY", "second")
+    assert make().api_key == "second"
+    monkeypatch.setenv("IC_API_KEY", "first")
+    monkeypatch.setenv("IBMCLOUD_REGION", "uk-south")
+    module = make()
+    assert module.api_key == "first"
+    assert module.region.name == "eu-gb"
+    assert module.params["region"] == "uk-south"
+    assert make({"api_key": "explicit", "region": "eu-de"}).api_key == "explicit"
+    assert "first" in make().ansible_module.no_log_values
+
+
+def test_missing_key_is_an_icr_error():
+    with pytest.raises(IcrError, match="IC_API_KEY"):
+        make().api_key
+
+
+def test_unknown_region_fails_cleanly():
+    with pytest.raises(Exit) as info:
+        make({"region": "mars-1"})
+    assert info.value.failed and info.value.result["msg"].startswith("Unknown region 'mars-1'")
+
+
+def test_endpoints_file_and_explicit_overrides(tmp_path, monkeypatch):
+    path = tmp_path / "endpoints.json"
+    path.write_text(json.dumps({"iam_url": "http://127.0.0.1:7000", "regions": {
+        "us-south": {"registry": "127.0.0.1:5201", "api_url": "http://127.0.0.1:6201"},
+        "eu-de": {"registry": "127.0.0.1:5202", "api_url": "http://127.0.0.1:6202"}}}))
+    monkeypatch.setenv("ICR_ENDPOINTS", str(path))
+    module = make()
+    assert module.registry_host("eu-central") == "127.0.0.1:5202"
+    assert module.registry_url() == "http://127.0.0.1:5201"
+    assert module.api_url("eu-de") == "http://127.0.0.1:6202"
+    assert module.registry_host("jp-tok") == "jp.icr.io"
+    assert module.iam_url == "http://127.0.0.1:7000"
+    module = make({"registry_host": "https://10.1.1.1:443", "api_url": "https://api.example/", "iam_url": "https://iam.x"})
+    assert module.registry_host() == "10.1.1.1:443" and module.registry_url() == "https://10.1.1.1:443"
+    assert module.api_url() == "https://api.example"
+    assert module.registry_host("eu-de") == "127.0.0.1:5202"  # overrides apply to the module's region only
+    assert module.iam_url == "https://iam.x"
+
+
+def test_fail_from_is_one_line_without_traceback():
+    module = make()
+    with pytest.raises(Exit) as info:
+        module.fail_from(IcrError("Creating namespace ab failed: taken", status=409, code="CRN0002E",
+                                  transaction_id="t-9"))
+    result = info.value.result
+    assert result["msg"] == "Creating namespace ab failed: taken (HTTP 409, code CRN0002E, transaction id t-9)"
+    assert result["error"] == {"status": 409, "code": "CRN0002E", "transaction_id": "t-9"}
+    assert "exception" not in result
+
+
+def test_run_exits_with_result_or_fails_on_icr_error():
+    module = make()
+    with pytest.raises(Exit) as info:
+        module.run(lambda m: {"changed": True, "region": m.region.name})
+    assert not info.value.failed and info.value.result == {"changed": True, "region": "us-south"}
+
+    def broken(m):
+        raise IcrError("Listing namespaces failed: boom", status=500)
+    with pytest.raises(Exit) as info:
+        module.run(broken)
+    assert info.value.failed and info.value.result["msg"] == "Listing namespaces failed: boom (HTTP 500)"
+
+
+def test_bad_timeout_fails():
+    with pytest.raises(Exit) as info:
+        make({"timeout": 0})
+    assert info.value.failed
+
+
+class FakeSession:
+    def __init__(self, token, account):
+        self._token, self.account_id = token, account
+
+    def token(self):
+        return self._token
+
+
+def test_secrets_are_masked():
+    module = make({"api_key": "the-key"})
+    module._session = FakeSession("tok.en.value", "acc1")
+    assert module.iam_token() == "tok.en.value"
+    auth = module.docker_auth()
+    assert base64.b64decode(auth).decode() == "iamapikey:the-key"
+    masked = module.ansible_module.no_log_values
+    assert {"the-key", "tok.en.value", auth} <= masked
+    assert module.account_id == "acc1"
+
+
+def test_check_and_diff_mode_proxies():
+    with patch_module_args({"_ansible_check_mode": True, "_ansible_diff": True}):
+        module = IcrModule(supports_check_mode=True)
+    assert module.check_mode and module.diff_mode

@@ -1,0 +1,124 @@
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
+from ansible_collections.icr.registry.plugins.modules import cr_namespace, cr_namespace_info
+
+
+class Exit(Exception):
+    def __init__(self, failed, result):
+        super().__init__(result)
+        self.failed, self.result = failed, result
+
+
+class FakeApi:
+    """In-memory namespaces; records mutating calls."""
+
+    def __init__(self, namespaces=None):
+        self.namespaces = {n["name"]: dict(n) for n in (namespaces or [])}
+        self.writes = []
+
+    def list_namespace_details(self):
+        return [dict(n) for n in self.namespaces.values()]
+
+    def get_namespace(self, name):
+        found = self.namespaces.get(name)
+        return dict(found) if found else None
+
+    def create_namespace(self, name, resource_group_id=None):
+        self.writes.append(("create", name, resource_group_id))
+        self.namespaces[name] = {"name": name, "resource_group": resource_group_id or "default-rg",
+                                 "crn": "crn:%s" % name}
+        return {"namespace": name}
+
+    def assign_namespace(self, name, resource_group_id):
+        self.writes.append(("assign", name, resource_group_id))
+        self.namespaces[name]["resource_group"] = resource_group_id
+        return {"namespace": name}
+
+    def delete_namespace(self, name):
+        self.writes.append(("delete", name))
+        del self.namespaces[name]
+
+
+@pytest.fixture
+def api(monkeypatch):
+    fake = FakeApi()
+    monkeypatch.setattr(IcrModule, "api", lambda self, region=None: fake)
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: (_ for _ in ()).throw(Exit(False, kw)))
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Exit(True, kw)))
+    return fake
+
+
+def run(module, args, check=False, diff=False):
+    args = dict(args, api_key="k", _ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(Exit) as info:
+            module.main()
+    return info.value
+
+
+def test_create_then_idempotent(api):
+    first = run(cr_namespace, {"name": "team-apps", "resource_group_id": "rg1"})
+    assert not first.failed and first.result["changed"]
+    assert first.result["namespace"]["resource_group"] == "rg1"
+    assert api.writes == [("create", "team-apps", "rg1")]
+    second = run(cr_namespace, {"name": "team-apps", "resource_group_id": "rg1"})
+    assert not second.result["changed"] and second.result["actions"] == []
+    assert len(api.writes) == 1
+
+
+def test_check_mode_predicts_without_writing(api):
+    result = run(cr_namespace, {"name": "team-apps", "resource_group_id": "rg1"}, check=True, diff=True).result
+    assert result["changed"] and api.writes == []
+    assert result["diff"] == {"before": {}, "after": {"name": "team-apps", "resource_group": "rg1"}}
+
+
+def test_diff_on_delete(api):
+    api.namespaces["team-apps"] = {"name": "team-apps", "resource_group": "rg1"}
+    result = run(cr_namespace, {"name": "team-apps", "state": "absent"}, diff=True).result
+    assert result["changed"] and result["diff"] == {"before": {"name": "team-apps", "resource_group": "rg1"},
+                                                    "after": {}}
+    again = run(cr_namespace, {"name": "team-apps", "state": "absent"}).result
+    assert not again["changed"] and api.writes == [("delete", "team-apps")]
+
+
+def test_assigns_unassigned_namespace_once(api):
+    api.namespaces["legacy-ns"] = {"name": "legacy-ns", "resource_group": ""}
+    first = run(cr_namespace, {"name": "legacy-ns", "resource_group_id": "rg2"}).result
+    assert first["changed"] and api.writes == [("assign", "legacy-ns", "rg2")]
+    assert not run(cr_namespace, {"name": "legacy-ns", "resource_group_id": "rg2"}).result["changed"]
+
+
+def test_other_group_is_an_error_not_a_move(api):
+    api.namespaces["team-apps"] = {"name": "team-apps", "resource_group": "rg1"}
+    outcome = run(cr_namespace, {"name": "team-apps", "resource_group_id": "rg2"})
+    assert outcome.failed and "is in resource group rg1, not rg2" in outcome.result["msg"]
+    assert api.writes == []
+
+
+def test_existing_namespace_without_group_option_is_left_alone(api):
+    api.namespaces["team-apps"] = {"name": "team-apps", "resource_group": "rg1"}
+    assert not run(cr_namespace, {"name": "team-apps"}).result["changed"]
+
+
+@pytest.mark.parametrize("name,rule", [("abc", "4 to 30"), ("Team", "only lowercase"), ("-abcd", "start and end")])
+def test_invalid_name_fails_before_any_call(monkeypatch, name, rule):
+    def no_network(self, region=None):
+        raise AssertionError("no API call expected")
+    monkeypatch.setattr(IcrModule, "api", no_network)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Exit(True, kw)))
+    outcome = run(cr_namespace, {"name": name})
+    assert outcome.failed and rule in outcome.result["msg"]
+
+
+def test_info_lists_and_filters(api):
+    api.namespaces = {"bbbb": {"name": "bbbb"}, "aaaa": {"name": "aaaa", "resource_group": "rg"}}
+    everything = run(cr_namespace_info, {}, check=True).result
+    assert [n["name"] for n in everything["namespaces"]] == ["aaaa", "bbbb"] and not everything["changed"]
+    assert run(cr_namespace_info, {"name": "bbbb"}).result["namespaces"] == [{"name": "bbbb"}]
+    assert run(cr_namespace_info, {"name": "zzzz"}).result["namespaces"] == []
+    assert api.writes == []

@@ -182,5 +182,14 @@ def namespace(client):
     try:
         client.delete_namespace(name)
     except ApiException as error:
-        if error.code != 404:
+        if error.status_code != 404:
             raise
+
+
+def raw_call(endpoints, method, path, account_id=None, api_key=None, region=REGION, **kwargs):
+    """A plain HTTP call to /api/v1 with the main account's IAM token (for header-level checks)."""
+    authenticator = IAMAuthenticator(api_key or endpoints["api_key"], url=endpoints["iam_url"])
+    headers = {"Authorization": f"Bearer {authenticator.token_manager.get_token()}", **kwargs.pop("headers", {})}
+    if account_id is not False:
+        headers["Account"] = account_id or endpoints["account_id"]
+    return requests.request(method, endpoints["regions"][region]["api_url"] + path, headers=headers, timeout=TIMEOUT, **kwargs)

@@ -203,3 +203,88 @@ class IcrApi:
 
     def delete_namespace(self, name):
         self._call("Deleting namespace %s" % name, "delete_namespace", name=name)
+
+    # ------------------------------------------------------------------ retention policies
+
+    def get_retention_policy(self, namespace):
+        """``{namespace, images_per_repo, retain_untagged}``; ``images_per_repo`` -1 keeps all."""
+        return self._call("Reading the retention policy of namespace %s" % namespace,
+                          "get_retention_policy", namespace=namespace)[0] or {}
+
+    def analyze_retention_policy(self, namespace, images_per_repo, retain_untagged):
+        """``{repository: [image refs]}`` the policy would delete now (read-only)."""
+        return self._call("Analyzing a retention policy for namespace %s" % namespace,
+                          "analyze_retention_policy", namespace=namespace,
+                          images_per_repo=images_per_repo, retain_untagged=retain_untagged)[0] or {}
+
+    def set_retention_policy(self, namespace, images_per_repo, retain_untagged):
+        """Set the policy; ICR runs it straight away (deleted images go to the trash)."""
+        self._call("Setting the retention policy of namespace %s" % namespace,
+                   "set_retention_policy", namespace=namespace,
+                   images_per_repo=images_per_repo, retain_untagged=retain_untagged)
+
+    # ------------------------------------------------------------------ trash
+
+    def list_trash(self, namespace=None):
+        """Trashed images sorted by reference, as :func:`trash_entry` dicts."""
+        raw = self._call("Listing the trash", "list_deleted_images", namespace=namespace)[0] or {}
+        return [trash_entry(reference, item) for reference, item in sorted(raw.items())]
+
+    def restore_tag(self, reference):
+        """Restore ``<domain>/<ns>/<repo>:<tag>``; 404 when not trashed, 409 CRT0500E when the tag is live."""
+        self._call("Restoring %s from the trash" % reference, "restore_image", image=reference)
+
+    def restore_digest(self, reference):
+        """Restore ``<domain>/<ns>/<repo>@sha256:...`` and its tags: ``{successful, unsuccessful}`` tag lists."""
+        return self._call("Restoring %s from the trash" % reference, "restore_tags", digest=reference)[0] or {}
+
+    # ------------------------------------------------------------------ quota, plan, account options
+
+    def get_quota(self):
+        """``{limit: {storage_bytes, traffic_bytes}, usage: {...}}`` in bytes; -1 is unlimited."""
+        return self._call("Reading the quotas", "get_quota")[0] or {}
+
+    def update_quota(self, storage_megabytes=None, traffic_megabytes=None):
+        """Set limits in megabytes of 1,048,576 bytes (ICR's unit for setting); None leaves one as is."""
+        self._call("Setting the quotas", "update_quota",
+                   storage_megabytes=storage_megabytes, traffic_megabytes=traffic_megabytes)
+
+    def get_plan(self):
+        """The plan name (``Free``, ``Standard``)."""
+        return (self._call("Reading the plan", "get_plans")[0] or {}).get("plan")
+
+    def get_auth_options(self):
+        """``{iam_authz, private_only}``."""
+        return self._call("Reading the authorization options", "get_auth")[0] or {}
+
+    def update_auth_options(self, iam_authz=None, private_only=None):
+        self._call("Updating the authorization options", "update_auth",
+                   iam_authz=iam_authz, private_only=private_only)
+
+    def get_settings(self):
+        """``{platform_metrics}``."""
+        return self._call("Reading the account settings", "get_settings")[0] or {}
+
+    def update_settings(self, platform_metrics=None):
+        self._call("Updating the account settings", "update_settings", platform_metrics=platform_metrics)
+
+
+def _tag_name(tag):
+    """A trash tag as a bare tag name, whether ICR gives ``1.0`` or ``us.icr.io/ns/repo:1.0``."""
+    return tag.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+
+def trash_entry(reference, item):
+    """One ``GET /trash`` entry (``<domain>/<ns>/<repo>@sha256:...`` -> Trash) as a flat dict:
+    ``{reference, repository, namespace, digest, tags (bare names, sorted), days_until_expiry}``."""
+    item = item or {}
+    repository, _, digest = reference.partition("@")
+    path = repository.split("/")
+    return {
+        "reference": reference,
+        "repository": repository,
+        "namespace": path[1] if len(path) > 2 else path[0],
+        "digest": digest,
+        "tags": sorted(_tag_name(tag) for tag in item.get("tags") or []),
+        "days_until_expiry": item.get("daysUntilExpiry"),
+    }

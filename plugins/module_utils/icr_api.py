@@ -204,6 +204,14 @@ class IcrApi:
     def delete_namespace(self, name):
         self._call("Deleting namespace %s" % name, "delete_namespace", name=name)
 
+    # ------------------------------------------------------------------ digests
+
+    def list_image_digests(self, repositories=None, exclude_tagged=False):
+        """``[{id, created, manifestType, size, repoTags: {<domain>/<ns>/<repo>: {tag: VA}}}]``, tagged
+        and untagged; ``repositories`` (with domain) narrows it. A read-only POST; no VA data."""
+        return self._call("Listing image digests", "list_image_digests", repositories=repositories,
+                          exclude_tagged=exclude_tagged, exclude_va=True)[0] or []
+
     # ------------------------------------------------------------------ retention policies
 
     def get_retention_policy(self, namespace):

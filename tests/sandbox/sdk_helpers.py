@@ -10,6 +10,7 @@ import io
 import json
 import re
 import tarfile
+import time
 import uuid
 
 import pytest
@@ -106,12 +107,27 @@ class RegistryPusher:
         response.raise_for_status()
         return int(response.headers["Content-Length"])
 
+    def pull_blob(self, repository, digest):
+        response = requests.get(f"{self.base}/{repository}/blobs/{digest}", headers=self._headers(repository), timeout=TIMEOUT)
+        response.raise_for_status()
+        return response.content
+
     def tags(self, repository):
         response = requests.get(f"{self.base}/{repository}/tags/list", headers=self._headers(repository), timeout=TIMEOUT)
         if response.status_code == 404:
             return []
         response.raise_for_status()
         return sorted(response.json().get("tags") or [])
+
+
+def wait_for(check, seconds=15.0, interval=0.2):
+    """Polls ``check()`` until it returns something truthy (for effects of asynchronous registry events)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
 
 
 def realm_token_source(host, api_key):

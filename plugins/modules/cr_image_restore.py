@@ -163,7 +163,7 @@ class RestoreWorker:
         live_tags, live_digests = live_state(self.api.list_image_digests(repositories=[ref.name]), ref.name)
         if ref.digest:
             return self.restore_digest(entries, live_tags, live_digests)
-        return self.restore_tag(entries, live_tags)
+        return self.restore_tag(entries, live_tags, live_digests)
 
     def trash(self):
         return self.api.list_trash(self.reference.namespace)
@@ -179,7 +179,7 @@ class RestoreWorker:
         return IcrError("%s is neither in the trash nor live (never pushed, or deleted more than 30 days ago)"
                         % self.reference, status=404)
 
-    def restore_tag(self, entries, live_tags):
+    def restore_tag(self, entries, live_tags, live_digests):
         tag = self.reference.tag
         action, digest = plan_tag_restore(entries, live_tags, tag)
         if action is None:
@@ -195,7 +195,7 @@ class RestoreWorker:
                 if err.status != CONFLICT:  # the tag went live since we looked
                     raise
                 return self.result(False, digest, conflicting=[tag])
-        return self.result(True, digest, restored=[tag], digest_restored=digest not in live_tags.values())
+        return self.result(True, digest, restored=[tag], digest_restored=digest not in live_digests)
 
     def restore_digest(self, entries, live_tags, live_digests):
         digest = self.reference.digest

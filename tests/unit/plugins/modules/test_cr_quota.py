@@ -1,0 +1,92 @@
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+import pytest
+
+from ansible_collections.icr.registry.plugins.modules import cr_quota as mod
+from lifecycle_harness import install, run
+
+MB = 1048576
+
+
+class FakeApi:
+    """Limits kept in megabytes and reported in bytes, as ICR does."""
+
+    def __init__(self, storage_mb=-1, traffic_mb=-1, used=0):
+        self.limits = {"storage": storage_mb, "traffic": traffic_mb}
+        self.used = used
+        self.writes, self.warnings = [], []
+
+    def get_quota(self):
+        return {"limit": {k + "_bytes": (v if v == -1 else v * MB) for k, v in self.limits.items()},
+                "usage": {"storage_bytes": self.used, "traffic_bytes": 0}}
+
+    def update_quota(self, storage_megabytes=None, traffic_megabytes=None):
+        self.writes.append({k: v for k, v in (("storage_megabytes", storage_megabytes),
+                                              ("traffic_megabytes", traffic_megabytes)) if v is not None})
+        if storage_megabytes is not None:
+            self.limits["storage"] = storage_megabytes
+        if traffic_megabytes is not None:
+            self.limits["traffic"] = traffic_megabytes
+
+
+@pytest.mark.parametrize("megabytes, size", [(-1, -1), (0, 0), (1, MB), (500, 524288000), (512, 536870912)])
+def test_megabytes_and_bytes_round_trip(megabytes, size):
+    assert mod.megabytes_to_bytes(megabytes) == size
+    assert mod.bytes_to_megabytes(size) == megabytes
+
+
+def test_inexact_bytes_give_fractional_megabytes():
+    assert mod.bytes_to_megabytes(MB + MB // 2) == 1.5
+
+
+def test_human_size():
+    assert mod.human_size(-1) == "unlimited"
+    assert mod.human_size(536870912) == "512.00 MB"
+    assert mod.human_size(5368709120) == "5.00 GB"
+
+
+def test_limit_changes_only_for_given_and_different_limits():
+    current = {"storage": 512 * MB, "traffic": -1}
+    assert mod.limit_changes(current, {"storage": 512, "traffic": None}) == {}
+    assert mod.limit_changes(current, {"storage": 500, "traffic": -1}) == {"storage_megabytes": 500}
+    assert mod.limit_changes(current, {"storage": None, "traffic": 5120}) == {"traffic_megabytes": 5120}
+    assert mod.limit_changes(current, {"storage": -1, "traffic": None}) == {"storage_megabytes": -1}
+
+
+def test_missing_limits_read_as_unlimited():
+    assert mod.limits_in_bytes({}) == {"storage": -1, "traffic": -1}
+    assert mod.describe({})["traffic"]["usage_bytes"] == 0
+
+
+def test_read_only_without_limits(monkeypatch):
+    api = install(monkeypatch, FakeApi(storage_mb=512, used=3 * MB))
+    out = run(mod, {})
+    assert not out.failed and not out.result["changed"] and api.writes == []
+    assert out.result["quota"]["storage"] == {"limit_bytes": 536870912, "limit_megabytes": 512,
+                                              "limit_human": "512.00 MB", "usage_bytes": 3 * MB,
+                                              "usage_human": "3.00 MB"}
+    assert out.result["quota"]["traffic"]["limit_human"] == "unlimited"
+
+
+def test_check_mode_predicts_without_writing(monkeypatch):
+    api = install(monkeypatch, FakeApi())
+    out = run(mod, {"storage_megabytes": 2048}, check=True, diff=True)
+    assert out.result["changed"] and api.writes == []
+    assert out.result["quota"]["storage"]["limit_bytes"] == 2048 * MB
+    assert out.result["diff"] == {"before": {"storage_megabytes": -1, "traffic_megabytes": -1},
+                                  "after": {"storage_megabytes": 2048, "traffic_megabytes": -1}}
+
+
+def test_sets_only_the_differing_limit_then_idempotent(monkeypatch):
+    api = install(monkeypatch, FakeApi(storage_mb=500))
+    first = run(mod, {"storage_megabytes": 500, "traffic_megabytes": 1024})
+    assert first.result["changed"] and api.writes == [{"traffic_megabytes": 1024}]
+    assert first.result["quota"]["traffic"]["limit_megabytes"] == 1024
+    second = run(mod, {"storage_megabytes": 500, "traffic_megabytes": 1024})
+    assert not second.result["changed"] and len(api.writes) == 1
+
+
+def test_refuses_below_unlimited(monkeypatch):
+    api = install(monkeypatch, FakeApi())
+    out = run(mod, {"traffic_megabytes": -5})
+    assert out.failed and "traffic_megabytes" in out.result["msg"] and api.writes == []

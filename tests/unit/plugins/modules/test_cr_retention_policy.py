@@ -1,0 +1,115 @@
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+import pytest
+
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.modules import cr_retention_policy as mod
+from lifecycle_harness import install, run
+
+
+class FakeApi:
+    """One namespace's policy; the analysis names one image per kept-count below 3."""
+
+    def __init__(self, policy=None, missing=False):
+        self.policy = policy
+        self.missing = missing
+        self.writes, self.analyzed, self.warnings = [], [], []
+
+    def get_retention_policy(self, namespace):
+        if self.missing:
+            raise IcrError("not found", status=404)
+        return dict(self.policy, namespace=namespace) if self.policy else {
+            "namespace": namespace, "images_per_repo": -1, "retain_untagged": False}
+
+    def analyze_retention_policy(self, namespace, images_per_repo, retain_untagged):
+        self.analyzed.append((namespace, images_per_repo, retain_untagged))
+        doomed = ["us.icr.io/%s/app@sha256:%064d" % (namespace, i) for i in range(max(0, 3 - images_per_repo))]
+        return {"us.icr.io/%s/app" % namespace: doomed, "us.icr.io/%s/empty" % namespace: []}
+
+    def set_retention_policy(self, namespace, images_per_repo, retain_untagged):
+        self.writes.append((namespace, images_per_repo, retain_untagged))
+        self.policy = {"images_per_repo": images_per_repo, "retain_untagged": retain_untagged}
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, None), ("all", -1), ("All", -1), (-1, -1), ("-1", -1), (0, 0), (5, 5), ("12", 12), (" 7 ", 7)])
+def test_parse_images_per_repo(value, expected):
+    assert mod.parse_images_per_repo(value) == expected
+
+
+@pytest.mark.parametrize("value", ["some", -2, "-2", True, 2.5, "", [3]])
+def test_parse_images_per_repo_refuses(value):
+    with pytest.raises(IcrError, match="images_per_repo"):
+        mod.parse_images_per_repo(value)
+
+
+def test_normalize_policy_defaults_to_keep_all():
+    assert mod.normalize_policy("ns1", None) == {"namespace": "ns1", "images_per_repo": -1, "retain_untagged": False}
+    assert mod.normalize_policy("ns1", {"images_per_repo": 4}) == {
+        "namespace": "ns1", "images_per_repo": 4, "retain_untagged": False}
+
+
+def test_desired_policy_keeps_what_is_not_given():
+    current = {"namespace": "ns1", "images_per_repo": 5, "retain_untagged": True}
+    assert mod.desired_policy(current, "present", images_per_repo=3)["retain_untagged"] is True
+    assert mod.desired_policy(current, "present", retain_untagged=False)["images_per_repo"] == 5
+
+
+def test_absent_switches_off_and_ignores_retain_untagged_of_an_off_policy():
+    on = {"namespace": "ns1", "images_per_repo": 5, "retain_untagged": True}
+    assert mod.desired_policy(on, "absent") == {"namespace": "ns1", "images_per_repo": -1, "retain_untagged": False}
+    off = {"namespace": "ns1", "images_per_repo": -1, "retain_untagged": True}
+    assert mod.desired_policy(off, "absent") == off
+
+
+def test_shape_analysis_sorts_and_drops_empty_repositories():
+    assert mod.shape_analysis({"b": ["y", "x"], "a": [], "c": ["z"]}) == {"b": ["x", "y"], "c": ["z"]}
+    assert mod.shape_analysis(None) == {}
+
+
+def test_check_mode_returns_analysis_and_sets_nothing(monkeypatch):
+    api = install(monkeypatch, FakeApi())
+    out = run(mod, {"namespace": "team-a", "images_per_repo": 1}, check=True, diff=True)
+    assert not out.failed and out.result["changed"]
+    assert api.writes == [] and api.analyzed == [("team-a", 1, False)]
+    assert out.result["deleted_count"] == 2 and list(out.result["analysis"]) == ["us.icr.io/team-a/app"]
+    assert out.result["diff"]["before"]["images_per_repo"] == -1
+    assert out.result["diff"]["after"]["images_per_repo"] == 1
+
+
+def test_set_then_idempotent(monkeypatch):
+    api = install(monkeypatch, FakeApi())
+    first = run(mod, {"namespace": "team-a", "images_per_repo": "2", "retain_untagged": True})
+    assert first.result["changed"] and api.writes == [("team-a", 2, True)]
+    assert first.result["policy"] == {"namespace": "team-a", "images_per_repo": 2, "retain_untagged": True,
+                                      "enabled": True}
+    second = run(mod, {"namespace": "team-a", "images_per_repo": 2, "retain_untagged": True})
+    assert not second.result["changed"] and len(api.writes) == 1 and len(api.analyzed) == 1
+    assert second.result["analysis"] == {} and second.result["deleted_count"] == 0
+
+
+def test_absent_sets_keep_all_without_analysis(monkeypatch):
+    api = install(monkeypatch, FakeApi({"images_per_repo": 4, "retain_untagged": True}))
+    out = run(mod, {"namespace": "team-a", "state": "absent"})
+    assert out.result["changed"] and api.writes == [("team-a", -1, False)] and api.analyzed == []
+    assert out.result["policy"]["enabled"] is False
+    assert not run(mod, {"namespace": "team-a", "state": "absent"}).result["changed"]
+
+
+def test_a_404_reads_as_no_policy(monkeypatch):
+    install(monkeypatch, FakeApi(missing=True))
+    out = run(mod, {"namespace": "team-a", "state": "absent"})
+    assert not out.failed and not out.result["changed"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"namespace": "team-a"}, "needs images_per_repo or retain_untagged"),
+    ({"namespace": "team-a", "state": "absent", "images_per_repo": 3}, "state=present only"),
+    ({"namespace": "Team_A!", "images_per_repo": 3}, "namespace"),
+    ({"namespace": "team-a", "images_per_repo": "many"}, "images_per_repo"),
+])
+def test_bad_arguments_fail_in_one_line(monkeypatch, args, message):
+    api = install(monkeypatch, FakeApi())
+    out = run(mod, args)
+    assert out.failed and message in out.result["msg"] and "\n" not in out.result["msg"]
+    assert api.writes == []

@@ -3,6 +3,9 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """Push a synthetic image (incompressible layers) straight through /v2, no daemon.
 
+Each layer is an uncompressed tar holding one file of pseudo-random bytes, so docker can
+pull and run the image too (it sniffs compression; its push then gzips the layers).
+
 Used by the copy benchmark and the cr_image_copy integration target. Layers are
 pseudo-random bytes generated from a seed (same seed, same layer, same digest), so a
 second image can share layers with a first one. Credentials come from the environment
@@ -16,6 +19,7 @@ import hashlib
 import json
 import os
 import sys
+import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,15 +34,29 @@ from ansible_collections.icr.registry.plugins.module_utils import oci_registry a
 BLOCK = 1024 * 1024
 
 
-def layer_blocks(seed, size):
-    """Deterministic incompressible bytes: sha256 counter mode, expanded by shake_256."""
+def _file_size(layer_size):
+    """Payload size of the one file of a layer tar of about ``layer_size`` bytes."""
+    return max(0, (layer_size - 3 * 512) // 512 * 512)
+
+
+def tar_size(layer_size):
+    return 512 + _file_size(layer_size) + 1024
+
+
+def layer_blocks(seed, layer_size):
+    """A deterministic tar layer: header, incompressible payload (shake_256 counter mode), end."""
+    payload = _file_size(layer_size)
+    info = tarfile.TarInfo("data/%s.bin" % seed)
+    info.size, info.mtime, info.mode = payload, 0, 0o644
+    yield info.tobuf(format=tarfile.USTAR_FORMAT)
     produced = 0
     counter = 0
-    while produced < size:
-        block = hashlib.shake_256(("%s:%d" % (seed, counter)).encode()).digest(min(BLOCK, size - produced))
+    while produced < payload:
+        block = hashlib.shake_256(("%s:%d" % (seed, counter)).encode()).digest(min(BLOCK, payload - produced))
         produced += len(block)
         counter += 1
         yield block
+    yield b"\0" * 1024
 
 
 def layer_digest(seed, size):
@@ -68,10 +86,11 @@ def push_image(client, repo, tag, layer_seeds, layer_size, arch="amd64"):
     layers = []
     for seed in layer_seeds:
         digest = layer_digest(seed, layer_size)
-        push_blob(client, repo, digest, layer_size, layer_blocks(seed, layer_size))
+        push_blob(client, repo, digest, tar_size(layer_size), layer_blocks(seed, layer_size))
         layers.append({"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                       "size": layer_size, "digest": digest})
-    config = json.dumps({"architecture": arch, "os": "linux", "config": {},
+                       "size": tar_size(layer_size), "digest": digest})
+    config = json.dumps({"architecture": arch, "os": "linux", "config": {"Cmd": ["/data"]},
+                         "created": "2026-01-01T00:00:00Z",
                          "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]},
                          "comment": "synthetic %s" % tag}).encode()
     config_digest = oci.sha256_digest(config)

@@ -19,7 +19,7 @@ description:
   - The API key is checked with IAM first, so a wrong key fails here with a clear message and writes nothing.
   - V(state=absent) removes the registry's entry (logout).
 author:
-  - Contributors to the icr.registry project
+  - Contributors to the icr.registry project (!UNKNOWN)
 options:
   state:
     description:
@@ -104,6 +104,7 @@ username:
 import base64
 import json
 import os
+import pwd
 import tempfile
 import time
 
@@ -116,7 +117,10 @@ BEARER_MIN_LIFETIME = 600
 
 
 def default_config_path():
-    folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    folder = os.environ.get("DOCKER_CONFIG")
+    if not folder:
+        home = os.environ.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir
+        folder = os.path.join(home, ".docker")
     return os.path.join(folder, "config.json")
 
 

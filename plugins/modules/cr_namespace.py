@@ -16,7 +16,7 @@ description:
   - A namespace without a resource group (created before 29 July 2020) is assigned to O(resource_group_id) once.
     ICR cannot move a namespace between resource groups, so a namespace already in another group is an error.
 author:
-  - Contributors to the icr.registry project
+  - Contributors to the icr.registry project (!UNKNOWN)
 options:
   name:
     description:

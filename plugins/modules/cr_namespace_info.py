@@ -15,7 +15,7 @@ description:
   - Lists the account's namespaces in one ICR region, with resource group, CRN and dates.
   - Never changes anything.
 author:
-  - Contributors to the icr.registry project
+  - Contributors to the icr.registry project (!UNKNOWN)
 options:
   name:
     description:

@@ -1,12 +1,12 @@
 """One region's docker-registry as the management API sees it.
 
 Writes go through the registry's own /v2 with admin tokens (PUT/DELETE manifests, blob
-mounts). Reads that /v2 cannot answer (untagged manifests, tag -> digest for every tag
-at once) and the two writes 2.8.2 cannot do (untag, delete a repository) use the
-registry's filesystem layout directly; see shared/reference/sandbox-auth.md §4-§7.
+mounts), so the registry keeps its storage consistent. Reads come straight from the
+registry's filesystem layout: /v2 cannot list untagged manifests, and reading storage
+costs no token and no HTTP per tag. The two writes 2.8.2 cannot do over /v2 (untag,
+delete repositories) are storage operations too; see shared/reference/sandbox-auth.md §4-§7.
 """
 
-import hashlib
 import json
 import os
 import re
@@ -109,12 +109,6 @@ class Storage:
                 return handle.read()
         except FileNotFoundError:
             return None
-
-    def manifest(self, repository, digest):
-        """Raw bytes of a live manifest of this repository, or None."""
-        if digest not in self.manifest_digests(repository):
-            return None
-        return self.blob(digest)
 
 
 def _listdir(path):
@@ -243,51 +237,11 @@ class RegistryAdmin:
         headers.update(extra or {})
         return headers
 
-    def catalog(self):
-        access = [{"type": "registry", "name": "catalog", "actions": ["*"]}]
-        headers = self._tokens.admin_headers(self.region, access)
-        names, url = [], f"{self._base}/_catalog?n=1000"
-        while url:
-            response = self._session.get(url, headers=headers, timeout=TIMEOUT)
-            self._check(response)
-            names.extend(response.json().get("repositories") or [])
-            url = response.links.get("next", {}).get("url")
-            if url:
-                url = f"http://{self.region.upstream}{url}"
-        return names
-
-    def tags_list(self, repository):
-        response = self._session.get(f"{self._base}/{repository}/tags/list",
-                                     headers=self._headers([repository], ("pull",)), timeout=TIMEOUT)
-        if response.status_code == 404:
-            return []
-        self._check(response)
-        return response.json().get("tags") or []
-
-    def head_manifest(self, repository, reference):
-        """(digest, media type) or None."""
-        response = self._session.head(f"{self._base}/{repository}/manifests/{reference}",
-                                      headers=self._manifest_headers(repository), timeout=TIMEOUT)
-        if response.status_code == 404:
-            return None
-        self._check(response)
-        return response.headers["Docker-Content-Digest"], response.headers["Content-Type"]
-
-    def get_manifest(self, repository, reference):
-        """(raw bytes, media type, digest) or None."""
-        response = self._session.get(f"{self._base}/{repository}/manifests/{reference}",
-                                     headers=self._manifest_headers(repository), timeout=TIMEOUT)
-        if response.status_code == 404:
-            return None
-        self._check(response)
-        return response.content, response.headers["Content-Type"], response.headers["Docker-Content-Digest"]
-
     def put_manifest(self, repository, reference, manifest_bytes, media_type):
         headers = self._headers([repository], extra={"Content-Type": media_type})
         response = self._session.put(f"{self._base}/{repository}/manifests/{reference}",
                                      data=manifest_bytes, headers=headers, timeout=TIMEOUT)
         self._check(response)
-        return response.headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(manifest_bytes).hexdigest()
 
     def delete_manifest(self, repository, digest):
         """Removes the manifest and every tag of the repository that points to it."""
@@ -295,14 +249,6 @@ class RegistryAdmin:
                                         headers=self._headers([repository]), timeout=TIMEOUT)
         if response.status_code != 404:
             self._check(response)
-
-    def get_blob(self, repository, digest):
-        response = self._session.get(f"{self._base}/{repository}/blobs/{digest}",
-                                     headers=self._headers([repository], ("pull",)), timeout=TIMEOUT)
-        if response.status_code == 404:
-            return None
-        self._check(response)
-        return response.content
 
     def mount_blob(self, target, digest, source):
         """Makes a blob of ``source`` part of ``target`` without copying bytes."""
@@ -315,9 +261,6 @@ class RegistryAdmin:
             # 202 means the registry started an upload instead: the blob is not in storage.
             raise RegistryError(404, f"blob {digest} is not available in {source}")
 
-    def _manifest_headers(self, repository):
-        return self._headers([repository], ("pull",), {"Accept": ", ".join(MANIFEST_TYPES)})
-
     @staticmethod
     def _check(response):
         if response.status_code >= 400:
@@ -327,9 +270,6 @@ class RegistryAdmin:
 
     def untag(self, repository, tag):
         shutil.rmtree(os.path.join(self.storage.repository_path(repository), "_manifests", "tags", tag))
-
-    def delete_repository(self, repository):
-        shutil.rmtree(self.storage.repository_path(repository), ignore_errors=True)
 
     def delete_namespace_storage(self, namespace):
         shutil.rmtree(self.storage.repository_path(namespace), ignore_errors=True)

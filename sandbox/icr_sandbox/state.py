@@ -86,11 +86,6 @@ class State:
 
     # ---- namespaces ------------------------------------------------------------------
 
-    def namespace(self, region_name, name):
-        with self._lock:
-            record = self._data["namespaces"].get(region_name, {}).get(name)
-            return dict(record, name=name) if record else None
-
     def namespaces_of(self, region_name, account_id):
         with self._lock:
             region = self._data["namespaces"].get(region_name, {})

@@ -4,6 +4,10 @@ Namespaces, trash, retention policies, quotas, plan and account switches, per re
 (each ICR region is a separate registry instance). Image bytes live only in the
 registry; this store keeps the bookkeeping real ICR keeps next to it. Thread-safe;
 every change is written to ``<state_dir>/state/state.json`` atomically.
+
+Test hook: ``add_legacy_namespace`` makes a namespace from before resource groups (July
+2020), which the real API can no longer create; the control port exposes it as
+``POST /_sandbox/legacy-namespaces {"region", "account_id", "name"}``.
 """
 
 import base64
@@ -180,7 +184,7 @@ class State:
             self._save()
 
     def add_traffic(self, region_name, account_id, size):
-        with self._lock:
+        with self._lock:   # re-entrant: read and write as one step
             used = self.account_settings(region_name, account_id)["traffic_bytes_used"]
             self.update_account_settings(region_name, account_id, traffic_bytes_used=used + size)
 

@@ -16,7 +16,7 @@ description:
     C(ibmcloud cr platform-metrics) manage, in one module. Each region has its own settings.
   - Every option defaults to leaving the setting as it is; with none given the module only reads.
 author:
-  - Contributors to the icr.registry project
+  - Contributors to the icr.registry project (!UNKNOWN)
 options:
   private_only:
     description:

@@ -20,7 +20,7 @@ description:
     reports it in RV(conflicting_tags) with a warning instead of failing. Untag it first to restore it.
   - Idempotent - a tag or digest that is already live with the trashed image needs no change.
 author:
-  - Contributors to the icr.registry project
+  - Contributors to the icr.registry project (!UNKNOWN)
 options:
   image:
     description:

@@ -18,7 +18,7 @@ description:
   - Upgrading the plan is left to the IBM Cloud console or C(ibmcloud cr plan-upgrade), as it changes billing and
     cannot be undone.
 author:
-  - Contributors to the icr.registry project
+  - Contributors to the icr.registry project (!UNKNOWN)
 extends_documentation_fragment:
   - icr.registry.icr
   - icr.registry.icr.attributes

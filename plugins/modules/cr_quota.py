@@ -20,7 +20,7 @@ description:
   - ICR checks the storage quota after a push completes (the push that crosses it succeeds, later pushes are
     refused) and the traffic quota after a pull; traffic counts per month. Trashed images do not count.
 author:
-  - Contributors to the icr.registry project
+  - Contributors to the icr.registry project (!UNKNOWN)
 options:
   storage_megabytes:
     description:

@@ -22,7 +22,7 @@ description:
   - A namespace has at most one policy. ICR has no call that deletes one; O(state=absent) sets
     O(images_per_repo) to V(all) (-1), which is how ICR switches a policy off.
 author:
-  - Contributors to the icr.registry project
+  - Contributors to the icr.registry project (!UNKNOWN)
 options:
   namespace:
     description:

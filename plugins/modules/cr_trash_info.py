@@ -17,7 +17,7 @@ description:
     neither billed nor counted against the quota.
   - Images deleted by a retention policy (M(icr.registry.cr_retention_policy)) land here too.
 author:
-  - Contributors to the icr.registry project
+  - Contributors to the icr.registry project (!UNKNOWN)
 options:
   namespace:
     description:

@@ -82,7 +82,9 @@ def push_blob(client, repo, digest, size, blocks):
     return True
 
 
-def push_image(client, repo, tag, layer_seeds, layer_size, arch="amd64"):
+def push_image(client, repo, tag, layer_seeds, layer_size, arch="amd64", size_lie=0):
+    """Push the image; ``size_lie`` adds bytes to the first layer's declared size (a manifest
+    registries accept, whose blob can never match it: for digest-verification tests)."""
     layers = []
     for seed in layer_seeds:
         digest = layer_digest(seed, layer_size)
@@ -98,7 +100,12 @@ def push_image(client, repo, tag, layer_seeds, layer_size, arch="amd64"):
     raw = json.dumps({"schemaVersion": 2, "mediaType": oci.DOCKER_MANIFEST,
                       "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
                                  "size": len(config), "digest": config_digest},
-                      "layers": layers}, indent=3).encode()
+                      "layers": layers}, indent=3)
+    if size_lie:
+        doc = json.loads(raw)
+        doc["layers"][0]["size"] += size_lie
+        raw = json.dumps(doc, indent=3)
+    raw = raw.encode()
     manifest = oci.Manifest.from_bytes(raw, oci.DOCKER_MANIFEST)
     client.put_manifest(repo, tag, manifest)
     return manifest
@@ -136,6 +143,8 @@ def main():
     parser.add_argument("--shared-seed", default=None,
                         help="take every layer but the last from this seed (shared layers)")
     parser.add_argument("--arch", default="amd64")
+    parser.add_argument("--corrupt-descriptor", action="store_true",
+                        help="declare 1000 bytes more than the first layer has")
     parser.add_argument("--index", nargs="+", metavar="PLATFORM=REPO:TAG",
                         help="push a manifest list of existing images instead of an image")
     args = parser.parse_args()
@@ -146,7 +155,8 @@ def main():
         layer_size = int(args.size_mb * 1024 * 1024 / args.layers)
         seeds = ["%s-%d" % (args.shared_seed or args.seed, i) for i in range(args.layers - 1)]
         seeds.append("%s-%d" % (args.seed, args.layers - 1))
-        manifest = push_image(client, args.repo, args.tag, seeds, layer_size, args.arch)
+        manifest = push_image(client, args.repo, args.tag, seeds, layer_size, args.arch,
+                              size_lie=1000 if args.corrupt_descriptor else 0)
     print(manifest.digest)
 
 

@@ -286,7 +286,7 @@ def trash_entry(reference, item):
     """One ``GET /trash`` entry (``<domain>/<ns>/<repo>@sha256:...`` -> Trash) as a flat dict:
     ``{reference, repository, namespace, digest, tags (bare names, sorted), days_until_expiry}``."""
     item = item or {}
-    repository, _, digest = reference.partition("@")
+    repository, digest = reference.partition("@")[::2]
     path = repository.split("/")
     return {
         "reference": reference,

@@ -138,8 +138,6 @@ diff:
            "after": {"namespace": "team-a", "images_per_repo": 10, "retain_untagged": true}}
 """
 
-from ansible.module_utils.six import integer_types, string_types
-
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.module_utils.references import validate_namespace
@@ -151,13 +149,13 @@ def parse_images_per_repo(value):
     """The option as ICR's number: None stays None, V(all)/-1 -> -1, else a whole number >= 0."""
     if value is None:
         return None
-    if isinstance(value, string_types):
+    if isinstance(value, str):
         text = value.strip()
         if text.lower() == "all":
             return KEEP_ALL
         if text.lstrip("-").isdigit():
             value = int(text)
-    if isinstance(value, bool) or not isinstance(value, integer_types) or value < KEEP_ALL:
+    if isinstance(value, bool) or not isinstance(value, int) or value < KEEP_ALL:
         raise IcrError("images_per_repo must be a whole number of at least 0, or 'all' (-1) to keep all images; got %r"
                        % (value,))
     return value

@@ -23,7 +23,6 @@ LOG = logging.getLogger(__name__)
 PREFIX = "/api/v1/"
 AUTH_REQUIRED = ("Authorization required. See https://cloud.ibm.com/docs/Registry?"
                  "topic=Registry-troubleshoot-auth-req")
-NOT_AUTHORIZED = "You are not authorized to access the specified resource."
 DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)+$")

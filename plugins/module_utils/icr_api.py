@@ -212,6 +212,43 @@ class IcrApi:
         return self._call("Listing image digests", "list_image_digests", repositories=repositories,
                           exclude_tagged=exclude_tagged, exclude_va=True)[0] or []
 
+    # ------------------------------------------------------------------ images and tags
+    # References are full ``<domain>/<ns>/<repo>:<tag>`` or ``...@sha256:...`` (canonical domain).
+
+    def list_images(self, namespace=None, repository=None, include_manifest_lists=False):
+        """Tagged images as RemoteAPIImage dicts (``Id``, ``RepoTags``, ``RepoDigests``, ``Size``...); no VA data."""
+        return self._call("Listing images", "list_images", namespace=namespace, repository=repository,
+                          include_manifest_lists=include_manifest_lists, vulnerabilities=False)[0] or []
+
+    def inspect_image(self, reference):
+        """ImageInspection of a tag or digest (``Id``, ``Config``, ``RootFS``, ``Size``, ``Created``...)."""
+        return self._call("Inspecting image %s" % reference, "inspect_image", image=reference)[0] or {}
+
+    def get_image_manifest(self, reference):
+        """``(raw manifest text, media type)`` of a tag or digest, bytes as ICR serves them."""
+        response = self.policy.run("Reading the manifest of %s" % reference,
+                                   lambda: self.service.get_image_manifest(image=reference, stream=True))
+        raw = response.get_result()
+        media_type = (response.get_headers() or {}).get("Content-Type", "").split(";")[0].strip()
+        return raw.content.decode("utf-8"), media_type
+
+    def tag_image(self, source, target):
+        """Point tag ``target`` at the image ``source`` (same region; another repository is allowed)."""
+        self._call("Tagging %s as %s" % (source, target), "tag_image", fromimage=source, toimage=target)
+
+    def delete_image(self, reference):
+        """image-rm: the digest of ``reference`` and every tag on it in that repository go to the trash."""
+        return self._call("Deleting image %s" % reference, "delete_image", image=reference)[0] or {}
+
+    def untag_image(self, reference):
+        """image-untag: remove tag ``reference`` only; the digest and its other tags stay."""
+        return self._call("Removing tag %s" % reference, "delete_image_tag", image=reference)[0] or {}
+
+    def bulk_delete_images(self, references):
+        """Delete many digest references in one call: ``{success: [refs], error: {ref: {code, message}}}``."""
+        return self._call("Deleting %d images" % len(references), "bulk_delete_images",
+                          bulk_delete=list(references))[0] or {}
+
     # ------------------------------------------------------------------ retention policies
 
     def get_retention_policy(self, namespace):

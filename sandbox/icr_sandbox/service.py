@@ -1,0 +1,334 @@
+"""The sandbox service: one process serving IAM, the registry token realm, the control hooks
+(service port), /api/v1 for each region (its own port) and each region's registry proxy.
+
+IAM and realm answers follow shared/reference/icr-api.md §2 and sandbox-auth.md §1; hooks
+follow docs/design.md "Sandbox test hooks". Every request through here is logged and may be
+faulted; /v2 is faulted by the proxies and logged from the registries' own logs.
+"""
+
+import base64
+import binascii
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from . import config as config_module
+from . import supervisor
+from .api import ManagementApi
+from .auth import TokenIssuer
+from .hooks import FaultRules, RequestLog
+from .proxy import RegionProxy
+from .state import Refused, State
+
+LOG = logging.getLogger("icr_sandbox.service")
+BAD_CREDENTIALS = "The login credentials are not valid, or your IBM Cloud account is not active."
+API_KEY_NOT_FOUND = {"context": {}, "errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."}
+APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
+FAULT_CODES = {429: "TOOMANYREQUESTS", 500: "UNKNOWN", 502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "UNAVAILABLE"}
+
+
+class Sandbox:
+    """Everything the HTTP handlers share."""
+
+    def __init__(self, config):
+        self.config = config
+        self.tokens = TokenIssuer(config)
+        self.state = State(config)
+        self.api = ManagementApi(config, self.state, self.tokens)
+        self.log = RequestLog(config)
+        self.faults = FaultRules()
+        self.reset_lock = threading.Lock()
+
+    # ---- IAM -------------------------------------------------------------------------------
+
+    def iam_token(self, form):
+        grant = _first(form, "grant_type")
+        if grant != APIKEY_GRANT:
+            return 400, {"context": {}, "errorCode": "BXNIM0109E",
+                         "errorMessage": f"Property 'grant_type' is missing or not supported: '{grant}'."}
+        account = self.config.account_by_key(_first(form, "apikey"))
+        if account is None:
+            return 400, API_KEY_NOT_FOUND
+        return 200, self.tokens.iam_token_response(account)
+
+    # ---- token realm -----------------------------------------------------------------------
+
+    def realm_token(self, authorization, params):
+        """(status, body) for ``GET /oauth/token?service=…&scope=…`` (several scopes allowed)."""
+        region = self.config.region_for_service(_first(params, "service"))
+        if region is None:
+            return 400, _oci_error("UNSUPPORTED", f"unknown service {_first(params, 'service')!r}")
+        account = self._account_from_basic(authorization)
+        if account is None:
+            return 401, _oci_error("UNAUTHORIZED", BAD_CREDENTIALS)
+        access = [self._grant(region, account, scope)
+                  for value in params.get("scope", []) for scope in value.split()]
+        token = self.tokens.registry_token(region, account.account_id, [a for a in access if a])
+        issued = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # No refresh_token: docker would store it and switch to OAuth POSTs (sandbox-auth.md §7).
+        return 200, {"token": token, "access_token": token, "expires_in": 300, "issued_at": issued}
+
+    def _account_from_basic(self, authorization):
+        scheme, _, encoded = (authorization or "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            user, _, secret = base64.b64decode(encoded.strip()).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        if user == "iamapikey":
+            return self.config.account_by_key(secret)
+        if user == "iambearer":
+            return self.tokens.account_from_bearer(secret)
+        return None
+
+    def _grant(self, region, account, scope):
+        """The access entry for one ``type:name:actions`` scope: what is asked AND allowed."""
+        parts = scope.split(":")
+        if len(parts) < 3:
+            return None
+        kind, name, wanted = parts[0], ":".join(parts[1:-1]), set(parts[-1].split(","))
+        allowed = set()
+        if kind == "repository":
+            namespace = name.split("/", 1)[0]
+            if "/" in name and self.state.namespace_owner(region.name, namespace) == account.account_id:
+                allowed.add("delete")
+                if self.state.pull_allowed(region.name, account.account_id):
+                    allowed.add("pull")
+                    if self.state.push_allowed(region.name, account.account_id):
+                        allowed.add("push")
+        # Anything else (the registry catalog included) is not for customers on ICR.
+        granted = allowed if "*" in wanted else wanted & allowed
+        return {"type": kind, "name": name, "actions": sorted(granted)}
+
+    # ---- control hooks -----------------------------------------------------------------------
+
+    def reset(self):
+        """Empties every region's storage (registry stopped meanwhile) and the API state."""
+        with self.reset_lock:
+            self.faults.clear()
+            with ThreadPoolExecutor(len(self.config.regions)) as pool:
+                list(pool.map(self._wipe_region, self.config.regions.values()))
+            self.state.reset()
+            self.log.clear()
+
+    def _wipe_region(self, region):
+        supervisor.wipe_registry(self.config, region)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://{region.upstream}/v2/", timeout=1).status_code == 401:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"registry of {region.name} did not come back after the reset")
+
+
+def _first(mapping, name):
+    values = mapping.get(name) or [None]
+    return values[0]
+
+
+def _oci_error(code, message):
+    return {"errors": [{"code": code, "message": message}]}
+
+
+def fault_body(kind, status):
+    """A small error body in the style of the faulted endpoint."""
+    message = f"sandbox fault: HTTP {status}"
+    if kind == "iam":
+        return {"context": {}, "errorCode": f"BXNIM0{status}E", "errorMessage": message}
+    if kind == "api":
+        return {"errors": [{"code": f"CRG0{status}E", "message": message}]}
+    return _oci_error(FAULT_CODES.get(status, "UNKNOWN"), message)
+
+
+def fault_headers(rule):
+    if rule.get("retry_after") is not None:
+        return {"Retry-After": str(rule["retry_after"])}
+    return {"Retry-After": "1"} if rule.get("status") == 429 else {}
+
+
+# ---- HTTP ------------------------------------------------------------------------------------------
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "icr-sandbox"
+    sandbox: Sandbox = None
+    region = None          # set on the /api/v1 servers
+
+    def log_message(self, format, *args):   # noqa: A002 - the stdlib's signature
+        LOG.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self):  # noqa: N802 - stdlib naming
+        self._serve()
+
+    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def _body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status, payload=b"", headers=None):
+        if isinstance(payload, (dict, list)):
+            payload = json.dumps(payload).encode()
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _faulted(self, kind, region_name, path):
+        """Applies a matching fault rule; True when it answered the request itself."""
+        rule = self.sandbox.faults.match(kind, region_name, self.command, path)
+        if rule is None or rule.get("reset_after_bytes") is not None or not self.sandbox.faults.fire(rule):
+            return False
+        if rule.get("latency_ms"):
+            time.sleep(rule["latency_ms"] / 1000)
+        if rule.get("status") is None:
+            return False
+        self.sandbox.log.record(kind, region_name, self.command, path, rule["status"])
+        self._send(rule["status"], fault_body(kind, rule["status"]), fault_headers(rule))
+        return True
+
+
+class ServiceHandler(_Handler):
+    """IAM, the token realm, the control hooks and the registries' event sink."""
+
+    def _serve(self):
+        url = urlsplit(self.path)
+        path, params = url.path, parse_qs(url.query, keep_blank_values=True)
+        body = self._body()
+        route = (self.command, path)
+        if route == ("POST", "/identity/token"):
+            self._logged("iam", None, path, lambda: self.sandbox.iam_token(parse_qs(body.decode("utf-8", "replace"))))
+        elif path == "/oauth/token" and self.command in ("GET", "POST"):
+            region = self.sandbox.config.region_for_service(_first(params, "service"))
+            self._logged("token", region.name if region else None, path,
+                         lambda: self.sandbox.realm_token(self.headers.get("Authorization"), params))
+        elif path.startswith("/_sandbox/events/") and self.command == "POST":
+            self._events(path.rsplit("/", 1)[1], body)
+        elif path.startswith("/_sandbox/"):
+            self._control(path, params, body)
+        else:
+            self._send(404, _oci_error("NOT_FOUND", f"no such endpoint: {self.command} {path}"))
+
+    def _logged(self, kind, region_name, path, answer):
+        if self._faulted(kind, region_name, path):
+            return
+        status, document = answer()
+        self.sandbox.log.record(kind, region_name, self.command, path, status)
+        self._send(status, document)
+
+    def _events(self, region_name, body):
+        region = self.sandbox.config.regions.get(region_name)
+        if region is None:
+            self._send(404, {"error": f"unknown region {region_name}"})
+            return
+        try:
+            events = json.loads(body or b"{}").get("events", [])
+        except ValueError:
+            self._send(400, {"error": "not JSON"})
+            return
+        self.sandbox.api.record_events(region, events)
+        self._send(200)
+
+    def _control(self, path, params, body):
+        sandbox, method = self.sandbox, self.command
+        if path == "/_sandbox/requests" and method == "GET":
+            self._send(200, sandbox.log.since(int(_first(params, "since") or 0)))
+        elif path == "/_sandbox/requests" and method == "DELETE":
+            sandbox.log.clear()
+            self._send(204)
+        elif path == "/_sandbox/faults" and method == "GET":
+            self._send(200, sandbox.faults.listing())
+        elif path == "/_sandbox/faults" and method == "PUT":
+            try:
+                sandbox.faults.replace(json.loads(body or b"[]"))
+            except ValueError as error:
+                self._send(400, {"error": str(error)})
+                return
+            self._send(200, sandbox.faults.listing())
+        elif path == "/_sandbox/faults" and method == "DELETE":
+            sandbox.faults.clear()
+            self._send(204)
+        elif path == "/_sandbox/reset" and method == "POST":
+            sandbox.reset()
+            self._send(204)
+        elif path == "/_sandbox/legacy-namespaces" and method == "POST":
+            self._legacy_namespace(body)
+        elif path == "/_sandbox/health" and method == "GET":
+            self._send(200, {"status": "ok"})
+        else:
+            self._send(404, {"error": f"no such hook: {method} {path}"})
+
+    def _legacy_namespace(self, body):
+        try:
+            request = json.loads(body or b"{}")
+            self.sandbox.state.add_legacy_namespace(request["region"], request["account_id"], request["name"])
+        except (ValueError, KeyError, TypeError) as error:
+            self._send(400, {"error": f"expected region, account_id and name: {error}"})
+        except Refused as refusal:
+            self._send(refusal.status, {"error": refusal.message, "code": refusal.code})
+        else:
+            self._send(201, {"namespace": request["name"]})
+
+
+class ApiHandler(_Handler):
+    """/api/v1 of one region, wrapped with the request log and fault injection."""
+
+    def _serve(self):
+        raw_path, _, query = self.path.partition("?")
+        body = self._body()
+        region = self.region
+        if self._faulted("api", region.name, raw_path):
+            return
+        status, headers, payload = self.sandbox.api.handle(region, self.command, raw_path, query, self.headers, body)
+        self.sandbox.log.record("api", region.name, self.command, raw_path, status)
+        self._send(status, payload, headers)
+
+
+def _server(host, port, handler, sandbox, region=None):
+    attributes = {"sandbox": sandbox, "region": region}
+    server = ThreadingHTTPServer((host, port), type(handler.__name__, (handler,), attributes))
+    server.daemon_threads = True
+    return server
+
+
+def serve(state_dir):
+    """Runs the service until the process is terminated."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = config_module.load(state_dir)
+    sandbox = Sandbox(config)
+    servers = [_server(config.host, config.service_port, ServiceHandler, sandbox)]
+    servers += [_server(config.host, r.api_port, ApiHandler, sandbox, r) for r in config.regions.values()]
+    proxies = [RegionProxy(r, sandbox.faults, sandbox.log) for r in config.regions.values()]
+    for proxy in proxies:
+        proxy.start()
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    LOG.info("serving on %s (service), api ports %s", config.service_port,
+             [r.api_port for r in config.regions.values()])
+    servers[0].serve_forever()

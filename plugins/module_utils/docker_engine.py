@@ -75,8 +75,6 @@ def _file_digest(path):
 def context_entries(context, dockerfile=None):
     """``[(relative path, kind, mode, content)]`` for every path the engine would receive,
     sorted. ``kind`` is ``d``/``l``/``f``; ``content`` is a link target or a file's sha256."""
-    if not os.path.isdir(context):
-        raise IcrError("The build context %s is not a directory" % context)
     entries = []
     for relative in sorted(exclude_paths(context, dockerignore_patterns(context), dockerfile=dockerfile)):
         full = os.path.join(context, relative)
@@ -93,6 +91,8 @@ def context_entries(context, dockerfile=None):
 
 def resolve_dockerfile(context, dockerfile=None):
     """``(absolute path, name relative to the context or None when outside it)``."""
+    if not os.path.isdir(context):
+        raise IcrError("The build context %s is not a directory" % context)
     dockerfile = dockerfile or "Dockerfile"
     path = dockerfile if os.path.isabs(dockerfile) else os.path.join(context, dockerfile)
     path = os.path.abspath(path)

@@ -1,10 +1,10 @@
 """Test hooks shared by the service and the proxies: the request log and fault rules.
 
-The log's /v2 entries come from each registry's own log (``http.request.*`` fields of its
-"response completed" lines), read only when someone asks for the log, so recording them
-costs nothing while clients move bytes. Requests the registry never saw (a fault answered
-by the proxy) are recorded by the proxy itself. Calls the service makes to a registry
-with its own admin token are part of an /api/v1 request and are left out.
+The log's /v2 entries come from each registry's own log (its "response completed" and
+"error authorizing context" lines), read only when someone asks for the log, so recording
+them costs nothing while clients move bytes. A request the registry never saw (a fault
+answered by the proxy) is recorded by the proxy itself. Calls the service makes straight
+to a registry (not through the proxy) belong to an /api/v1 request and are left out.
 """
 
 import os
@@ -14,7 +14,6 @@ import threading
 import time
 from datetime import datetime
 
-from .auth import ADMIN_SUBJECT
 from .supervisor import registry_log_name
 
 KINDS = ("iam", "token", "api", "v2")
@@ -92,13 +91,16 @@ class RequestLog:
                 self._ingest(name, line)
 
     def _ingest(self, region_name, line):
-        if "http.response.status=" not in line or "http.request.uri=" not in line:
+        """One entry per "response completed" line, and per refused authorization (a 401
+        the registry logs without a status)."""
+        refused = 'msg="error authorizing context' in line
+        if "http.request.uri=" not in line or not (refused or "http.response.status=" in line):
             return
         fields = {k: v.strip('"') for k, v in _FIELD.findall(line)}
-        if fields.get("auth.user.name") == ADMIN_SUBJECT:
-            return
+        if fields.get("http.request.host") == self._config.regions[region_name].upstream:
+            return   # the service's own admin call (clients come through the proxy)
         try:
-            status = int(fields["http.response.status"])
+            status = 401 if refused else int(fields["http.response.status"])
         except (KeyError, ValueError):
             return
         self._append("v2", region_name, fields.get("http.request.method", ""), fields.get("http.request.uri", ""),

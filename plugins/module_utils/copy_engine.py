@@ -16,9 +16,11 @@ __metaclass__ = type
 
 import hashlib
 import json
+import socket
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from http.client import HTTPException
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.oci_registry import (
@@ -68,6 +70,30 @@ def verified_chunks(chunks, digest, size, abort=None):
                              "refusing to commit it" % (digest, count, actual, size))
     if held is not None:
         yield held
+
+
+def response_chunks(response, chunk_size=READ_CHUNK):
+    """The body of a streaming ``requests`` response as chunks, without per-chunk allocation.
+
+    Reads straight from the underlying ``http.client`` response into two buffers used in
+    turn, and yields views of them: a view stays valid until the consumer asks for the
+    next-but-one chunk, which is all ``verified_chunks`` (one chunk held back) and an
+    upload (each chunk sent before the next is asked for) need. Saves a copy and an
+    allocation per chunk, which is what matters at loopback speeds on a small machine.
+    """
+    raw = getattr(getattr(response, "raw", None), "_fp", None)
+    if raw is None or not hasattr(raw, "readinto"):
+        for chunk in response.iter_content(chunk_size):
+            yield chunk
+        return
+    views = [memoryview(bytearray(chunk_size)), memoryview(bytearray(chunk_size))]
+    turn = 0
+    while True:
+        count = raw.readinto(views[turn])
+        if not count:
+            return
+        yield views[turn][:count]
+        turn ^= 1
 
 
 def byte_slices(chunks, slice_size):
@@ -182,6 +208,9 @@ class CopyResult:
 def _blob_should_retry(exc):
     if isinstance(exc, (DigestMismatch, CopyAborted)):
         return False, None
+    # A source read cut short surfaces from http.client directly (see response_chunks).
+    if isinstance(exc, (HTTPException, socket.error)):
+        return True, None
     return is_retryable(exc)
 
 
@@ -290,7 +319,7 @@ class CopyEngine:
         response = None
         try:
             response = source.client.get_blob(source.repository, digest)
-            chunks = verified_chunks(response.iter_content(READ_CHUNK), digest, size, abort)
+            chunks = verified_chunks(response_chunks(response), digest, size, abort)
             if self.chunk_size and size > self.chunk_size:
                 offset = 0
                 for piece in byte_slices(chunks, self.chunk_size):

@@ -129,3 +129,32 @@ def test_source_walk_puts_children_before_the_index():
                                                 "manifests": entries}).encode())
     source = ce.SourceImage(_Source({c.digest: c for c in children}), "ns/app", index)
     assert [m.digest for m in source.images()] == [children[0].digest, children[1].digest, index.digest]
+
+
+class _Response:
+    """The two shapes response_chunks reads: an http.client-like ``raw._fp`` or iter_content."""
+
+    def __init__(self, data, with_fp=True):
+        import io
+        self.raw = type("Raw", (), {"_fp": io.BytesIO(data)})() if with_fp else None
+        self._data = data
+
+    def iter_content(self, size):
+        return (self._data[i:i + size] for i in range(0, len(self._data), size))
+
+
+@pytest.mark.parametrize("with_fp", [True, False])
+def test_response_chunks_feed_verification_exactly(with_fp):
+    data = bytes(range(256)) * 50
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    # Buffers are reused: consuming chunk by chunk (as an upload does) must see every byte once.
+    out = bytearray()
+    for chunk in ce.verified_chunks(ce.response_chunks(_Response(data, with_fp), chunk_size=1000), digest, len(data)):
+        out += chunk
+    assert bytes(out) == data
+
+
+def test_a_cut_source_read_is_retried():
+    from http.client import IncompleteRead
+    assert ce._blob_should_retry(IncompleteRead(b"", 10))[0]
+    assert ce._blob_should_retry(ConnectionResetError())[0]

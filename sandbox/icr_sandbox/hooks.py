@@ -78,6 +78,8 @@ class RequestLog:
                 self._offsets[name] = 0
 
     def _read_registry_logs(self):
+        """Appends the registries' new lines, all regions merged in time order."""
+        found = []
         for name in self._config.regions:
             try:
                 with open(self._log_path(name), "rb") as handle:
@@ -88,23 +90,27 @@ class RequestLog:
             complete = data.rfind(b"\n") + 1    # a line still being written waits for the next read
             self._offsets[name] += complete
             for line in data[:complete].decode("utf-8", "replace").splitlines():
-                self._ingest(name, line)
+                entry = self._parse(name, line)
+                if entry:
+                    found.append(entry)
+        for when, region_name, method, uri, status in sorted(found, key=lambda e: e[0]):
+            self._append("v2", region_name, method, uri, status, when)
 
-    def _ingest(self, region_name, line):
+    def _parse(self, region_name, line):
         """One entry per "response completed" line, and per refused authorization (a 401
         the registry logs without a status)."""
         refused = 'msg="error authorizing context' in line
         if "http.request.uri=" not in line or not (refused or "http.response.status=" in line):
-            return
+            return None
         fields = {k: v.strip('"') for k, v in _FIELD.findall(line)}
         if fields.get("http.request.host") == self._config.regions[region_name].upstream:
-            return   # the service's own admin call (clients come through the proxy)
+            return None   # the service's own admin call (clients come through the proxy)
         try:
             status = 401 if refused else int(fields["http.response.status"])
         except (KeyError, ValueError):
-            return
-        self._append("v2", region_name, fields.get("http.request.method", ""), fields.get("http.request.uri", ""),
-                     status, _parse_time(fields.get("time")))
+            return None
+        return (_parse_time(fields.get("time")) or time.time(), region_name, fields.get("http.request.method", ""),
+                fields.get("http.request.uri", ""), status)
 
 
 def _parse_time(text):

@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""What the image modules share: ICR references in their region, and the digests of a
+repository as the management API lists them.
+
+``icr_reference`` turns playbook text into the canonical reference the management API
+expects (``us.icr.io/ns/repo:tag``, whatever host serves the bytes) plus its region.
+``RepositoryDigests`` reads ``POST /images/digests`` once and answers "which digest does this
+tag point at" and "which tags does this digest carry" for one repository, so every module
+decides ``changed`` from the same state.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.references import parse_reference
+
+
+def icr_reference(module, text, default_tag="latest", what="name"):
+    """``(ImageReference with the region's canonical domain, Region)``; IcrError if not ICR."""
+    ref = parse_reference(text, default_tag=default_tag)
+    region = module.endpoints.region_for_host(ref.registry)
+    if region is None:
+        raise IcrError("%s %s is not an ICR reference (expected <region domain>/<namespace>/<repository>)"
+                       % (what, text))
+    return ref.with_registry(region.domain), region
+
+
+def repository_name(ref):
+    """``<domain>/<namespace>/<repository>`` of a reference."""
+    return "%s/%s" % (ref.registry, ref.repository)
+
+
+class RepositoryDigests:
+    """The digests of one repository: ``{digest: {"tags": [...], "created": int, "size": int, "type": str}}``."""
+
+    def __init__(self, repository, digests):
+        self.repository = repository
+        self.digests = {}
+        for item in digests or []:
+            tags = (item.get("repoTags") or {}).get(repository)
+            if tags is None:
+                continue
+            self.digests[item["id"]] = {"tags": sorted(tags), "created": item.get("created") or 0,
+                                        "size": item.get("size") or 0, "type": item.get("manifestType") or ""}
+
+    @classmethod
+    def read(cls, api, repository):
+        return cls(repository, api.list_image_digests(repositories=[repository]))
+
+    def digest_of(self, ref):
+        """The digest a tag or digest reference stands for in this repository, or None."""
+        if ref.digest:
+            return ref.digest if ref.digest in self.digests else None
+        for digest, item in self.digests.items():
+            if ref.tag in item["tags"]:
+                return digest
+        return None
+
+    def tags_of(self, digest):
+        return list(self.digests.get(digest, {}).get("tags", []))
+
+    def entry(self, digest):
+        """``{reference, digest, tags, created, size}`` of one digest (reference by digest)."""
+        item = self.digests[digest]
+        return {"reference": "%s@%s" % (self.repository, digest), "digest": digest, "tags": list(item["tags"]),
+                "created": item["created"], "size": item["size"]}

@@ -1,0 +1,512 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: cr_image
+short_description: Build, pull or take a local image and push it to IBM Cloud Container Registry, or delete an image
+version_added: 1.0.0
+description:
+  - With O(state=present), gets an image into a Docker engine (build it, pull it from any registry, or take one the
+    engine already has) and pushes it to one or more ICR references through that engine.
+  - A build runs only when the Dockerfile, the build context (as the engine would receive it, honouring
+    C(.dockerignore)) or the build options changed since the image the engine holds under the first O(name) was built;
+    the identity of a build is recorded in the image label C(icr.registry.build-hash).
+  - Before pushing, the manifest of the tag is read from the registry (the manifest only, no layer) and its config
+    digest compared with the local image ID; when they are equal nothing is pushed.
+  - The engine pushes with the ICR credentials (user C(iamapikey) and O(api_key)), handed over in-process; no
+    C(docker login) is needed and nothing is written to a Docker config file.
+  - With O(state=absent), deletes images by tag or digest the way C(ibmcloud cr image-rm) does; the digest and every
+    tag on it in that repository go to the trash (restore them with M(icr.registry.cr_image_restore)).
+author:
+  - Contributors to the icr.registry project (!UNKNOWN)
+options:
+  name:
+    description:
+      - ICR reference C(<domain>/<namespace>/<repository>[:<tag>]), for example V(us.icr.io/team/app:1.0).
+      - The tag defaults to V(latest). With O(state=absent) a digest reference (C(...@sha256:...)) is allowed too.
+      - The domain gives the region; endpoints-file registry hosts are accepted and mapped to their region.
+      - Exactly one of O(name) and O(names) is required.
+    type: str
+  names:
+    description:
+      - Several references, as for O(name). With O(state=present) the same image is pushed to each one.
+    type: list
+    elements: str
+  state:
+    description:
+      - V(present) pushes the image; V(absent) deletes the named images.
+    type: str
+    choices: [present, absent]
+    default: present
+  source:
+    description:
+      - Where the image comes from, with O(state=present).
+      - V(build) builds O(path) with the engine's classic builder.
+      - V(pull) pulls O(source_image) from any registry, then tags and pushes it.
+      - V(local) takes O(source_image), an image the engine already has (name or ID).
+    type: str
+    choices: [build, pull, local]
+  path:
+    description:
+      - Build context folder, with O(source=build).
+    type: path
+  dockerfile:
+    description:
+      - Dockerfile, relative to O(path) or absolute. Default C(Dockerfile) in O(path).
+    type: str
+  build_args:
+    description:
+      - Build-time variables (C(ARG)) and their values.
+    type: dict
+  target:
+    description:
+      - Build stage to stop at, in a multi-stage Dockerfile.
+    type: str
+  labels:
+    description:
+      - Labels to set on the built image.
+    type: dict
+  platform:
+    description:
+      - Platform to build or pull, for example V(linux/amd64). Default the engine's.
+    type: str
+  pull:
+    description:
+      - With O(source=build), pull a newer version of the base images while building. The build then always runs;
+        the result counts as a change only when the image ID changes.
+    type: bool
+    default: false
+  nocache:
+    description:
+      - With O(source=build), build without the engine's build cache (the build always runs).
+    type: bool
+    default: false
+  source_image:
+    description:
+      - With O(source=pull), the image to pull, for example V(docker.io/library/nginx:1.27) or V(quay.io/org/app@sha256:...).
+        An ICR source is pulled with the ICR credentials unless O(source_username) is set.
+      - With O(source=local), an image the engine has, by name or ID.
+    type: str
+  source_username:
+    description:
+      - User name for the registry of O(source_image).
+    type: str
+  source_password:
+    description:
+      - Password or token for O(source_username).
+    type: str
+  docker_host:
+    description:
+      - The Docker engine, for example V(unix:///var/run/docker.sock), V(tcp://build-host:2376) or V(ssh://me@build-host).
+      - If not set, E(DOCKER_HOST) is used, then the local socket. E(DOCKER_TLS_VERIFY) and E(DOCKER_CERT_PATH) set up TLS.
+      - V(ssh://) engines use paramiko when it is installed, else the C(ssh) client on the controller's PATH.
+    type: str
+  create_namespace:
+    description:
+      - Create a namespace that does not exist before pushing to it, instead of failing.
+    type: bool
+    default: false
+  resource_group_id:
+    description:
+      - Resource group of namespaces created by O(create_namespace); default the account's default group.
+    type: str
+extends_documentation_fragment:
+  - icr.registry.icr
+  - icr.registry.icr.attributes
+  - icr.registry.icr.actiongroup
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is built, pulled, tagged, pushed or deleted. A build that would run, or a source image the engine
+        does not have yet, is reported as a change with no digest.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+requirements:
+  - docker >= 7.0.0 (the Python docker SDK), with O(state=present)
+notes:
+  - Builds use the engine's classic builder, which every engine has (BuildKit is not used).
+seealso:
+  - module: icr.registry.cr_image_tag
+  - module: icr.registry.cr_image_copy
+  - module: icr.registry.cr_image_info
+"""
+
+EXAMPLES = r"""
+- name: Build and push; nothing is built or pushed when the context did not change
+  icr.registry.cr_image:
+    name: us.icr.io/team/app:1.0
+    source: build
+    path: "{{ playbook_dir }}/app"
+    build_args:
+      VERSION: "1.0"
+
+- name: Build on a remote engine and push under two tags
+  icr.registry.cr_image:
+    names:
+      - us.icr.io/team/app:1.0
+      - us.icr.io/team/app:latest
+    source: build
+    path: ./app
+    docker_host: ssh://builder@build-host
+
+- name: Mirror an image from a private registry
+  icr.registry.cr_image:
+    name: de.icr.io/team/nginx:1.27
+    source: pull
+    source_image: registry.example.com/mirror/nginx:1.27
+    source_username: robot
+    source_password: "{{ vault_registry_password }}"
+    create_namespace: true
+
+- name: Delete by tag and by digest (image-rm semantics)
+  icr.registry.cr_image:
+    names:
+      - us.icr.io/team/app:old
+      - us.icr.io/team/app@sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
+    state: absent
+"""
+
+RETURN = r"""
+digest:
+  description: Manifest digest of the (first) pushed reference; null in check mode when unknown.
+  returned: state=present
+  type: str
+  sample: sha256:8d17b365f63c8f6c5fd04a40e9ea59d69b681a462d05c139ffcef17e2b01d757
+repo_digest:
+  description: The (first) reference pinned to its digest.
+  returned: state=present
+  type: str
+  sample: us.icr.io/team/app@sha256:8d17b365f63c8f6c5fd04a40e9ea59d69b681a462d05c139ffcef17e2b01d757
+size:
+  description: Bytes of the (first) image in the registry (config and compressed layers).
+  returned: state=present
+  type: int
+  sample: 1066496
+pushed:
+  description: Whether anything was (or in check mode would be) pushed.
+  returned: state=present
+  type: bool
+image_id:
+  description: ID (config digest) of the local image; null in check mode when it is not known yet.
+  returned: state=present
+  type: str
+built:
+  description: Whether the image was (or would be) built.
+  returned: state=present
+  type: bool
+images:
+  description: One entry per reference in O(name)/O(names).
+  returned: state=present
+  type: list
+  elements: dict
+  contains:
+    name: {description: The reference., type: str}
+    digest: {description: Manifest digest., type: str}
+    repo_digest: {description: Reference pinned to the digest., type: str}
+    size: {description: Bytes in the registry., type: int}
+    pushed: {description: Whether it was pushed., type: bool}
+    namespace_created: {description: Whether its namespace was created., type: bool}
+deleted:
+  description: Images deleted (or that would be) with O(state=absent), each with every tag it carried in its repository.
+  returned: state=absent
+  type: list
+  elements: dict
+  sample:
+    - reference: us.icr.io/team/app@sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
+      digest: sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
+      tags: [old, stable]
+      created: 1764185000
+      size: 1066496
+actions:
+  description: What was done (or would be done in check mode).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible_collections.icr.registry.plugins.module_utils.docker_engine import (
+    BUILD_HASH_LABEL, DockerEngine, build_hash, platform_of)
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.icr_images import (
+    RepositoryDigests, icr_reference, repository_name)
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
+from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
+from ansible_collections.icr.registry.plugins.module_utils.references import parse_reference
+
+
+def manifest_size(manifest_json):
+    """Bytes an image manifest references: its config and its (compressed) layers."""
+    parts = [manifest_json.get("config") or {}] + list(manifest_json.get("layers") or [])
+    return sum(int(part.get("size") or 0) for part in parts)
+
+
+def platform_child(index_json, platform):
+    """The digest of the index entry for ``platform`` (``{os, architecture, variant}``), or None."""
+    for entry in index_json.get("manifests") or []:
+        wanted = entry.get("platform") or {}
+        if (wanted.get("os"), wanted.get("architecture")) != (platform["os"], platform["architecture"]):
+            continue
+        if platform["variant"] and wanted.get("variant") and wanted["variant"] != platform["variant"]:
+            continue
+        return entry.get("digest")
+    return None
+
+
+def quota_hint(message):
+    if "quota" in message.lower():
+        return " The account is over its ICR quota: free space (icr.registry.cr_repo, cr_image state=absent) " \
+               "or raise the quota (icr.registry.cr_quota)."
+    return ""
+
+
+class ImagePresent:
+    """Gets the image into the engine, then makes each reference hold it."""
+
+    def __init__(self, module, refs):
+        self.module = module
+        self.params = module.params
+        self.refs = refs
+        self.actions = []
+        self._clients = {}
+        self.engine = DockerEngine(self.params["docker_host"], timeout=self.params["timeout"])
+
+    def __call__(self):
+        image_id, built = self.local_image()
+        image = self.engine.inspect(image_id) if image_id else None
+        images = [self.publish(ref, region, image) for ref, region in self.refs]
+        first = images[0]
+        return dict(changed=bool(self.actions), actions=self.actions, image_id=image_id, built=built,
+                    digest=first["digest"], repo_digest=first["repo_digest"], size=first["size"],
+                    pushed=any(item["pushed"] for item in images), images=images)
+
+    # ---------------------------------------------------------------- the local image
+    def push_repository(self, ref, region):
+        """The engine's name for ``ref``: the host that serves the region, not the ICR domain."""
+        return "%s/%s" % (self.module.registry_host(region), ref.repository)
+
+    def local_image(self):
+        """``(image ID or None when check mode cannot know it, built)``."""
+        source = self.params["source"]
+        if source == "build":
+            return self.build()
+        if source == "pull":
+            return self.pull()
+        image = self.engine.inspect(self.params["source_image"])
+        if image is None:
+            raise IcrError("Image %s is not in the Docker engine at %s" % (self.params["source_image"], self.engine.base_url))
+        return image["Id"], False
+
+    def build(self):
+        params = self.params
+        ref, region = self.refs[0]
+        tag = "%s:%s" % (self.push_repository(ref, region), ref.tag)
+        build_args = {key: str(value) for key, value in (params["build_args"] or {}).items()}
+        user_labels = {key: str(value) for key, value in (params["labels"] or {}).items()}
+        options = {"build_args": build_args, "target": params["target"], "labels": user_labels,
+                   "platform": params["platform"]}
+        identity = build_hash(params["path"], params["dockerfile"], options)
+        current = self.engine.inspect(tag)
+        current_id = current["Id"] if current else None
+        recorded = ((current or {}).get("Config") or {}).get("Labels") or {}
+        if current and recorded.get(BUILD_HASH_LABEL) == identity and not (params["pull"] or params["nocache"]):
+            return current_id, False
+        if self.module.check_mode:
+            self.actions.append("built %s from %s" % (tag, params["path"]))
+            return None, True
+        labels = dict(user_labels, **{BUILD_HASH_LABEL: identity})
+        image_id = self.engine.build(params["path"], tag, dockerfile=params["dockerfile"],
+                                     build_args=build_args, target=params["target"], labels=labels,
+                                     platform=params["platform"], pull=params["pull"], nocache=params["nocache"])
+        if image_id == current_id:
+            return image_id, False
+        self.actions.append("built %s from %s" % (tag, params["path"]))
+        return image_id, True
+
+    def pull(self):
+        params = self.params
+        source = parse_reference(params["source_image"])
+        region = self.module.endpoints.region_for_host(source.registry)
+        auth = None
+        if params["source_username"]:
+            auth = {"username": params["source_username"], "password": params["source_password"]}
+        if region is not None:
+            source = source.with_registry(self.module.registry_host(region))
+            if auth is None:
+                auth = {"username": "iamapikey", "password": self.module.api_key}
+        if self.module.check_mode:
+            image = self.engine.inspect(str(source))
+            return (image["Id"] if image else None), False
+        return self.engine.pull(str(source), auth_config=auth, platform=params["platform"]), False
+
+    # ---------------------------------------------------------------- the registry
+    def client(self, region):
+        if region.name not in self._clients:
+            verify = (self.params["ca_path"] or True) if self.params["validate_certs"] else False
+            self._clients[region.name] = RegistryClient(
+                self.module.registry_url(region), username="iamapikey", password=self.module.api_key,
+                verify=verify, timeout=self.params["timeout"], retries=self.params["retries"])
+        return self._clients[region.name]
+
+    def remote(self, ref, region, image):
+        """``(manifest digest, config digest, size)`` the registry holds under the tag, or None.
+        For an index, the config digest and size are those of the entry for the local platform."""
+        client = self.client(region)
+        manifest = client.get_manifest(ref.repository, ref.tag, missing_ok=True)
+        if manifest is None:
+            return None
+        body = manifest.json
+        if manifest.is_index:
+            child = platform_child(body, platform_of(image)) if image else None
+            if child is None:
+                return manifest.digest, None, None
+            body = client.get_manifest(ref.repository, child).json
+        return manifest.digest, (body.get("config") or {}).get("digest"), manifest_size(body)
+
+    def publish(self, ref, region, image):
+        outcome = {"name": str(ref), "digest": None, "repo_digest": None, "size": None, "pushed": False,
+                   "namespace_created": False}
+        if self.params["create_namespace"] and self.ensure_namespace(ref, region):
+            outcome["namespace_created"] = True
+            if self.module.check_mode:
+                outcome["pushed"] = True
+                self.actions.append("pushed %s" % ref)
+                return outcome
+        try:
+            remote = self.remote(ref, region, image)
+        except IcrError as err:
+            raise self.explain(ref, region, err)
+        if remote and image and remote[1] == image["Id"]:
+            return self.describe(outcome, ref, remote)
+        outcome["pushed"] = True
+        self.actions.append("pushed %s" % ref)
+        if self.module.check_mode:
+            return outcome
+        repository = self.push_repository(ref, region)
+        self.engine.tag(image["Id"], repository, ref.tag)
+        try:
+            digest = self.engine.push(repository, ref.tag, {"username": "iamapikey", "password": self.module.api_key})[0]
+        except IcrError as err:
+            raise self.explain(ref, region, err)
+        pushed = self.remote(ref, region, image)
+        if pushed is None or pushed[0] != digest:
+            raise IcrError("Pushed %s as %s, but the registry now serves %s under that tag"
+                           % (ref, digest, pushed[0] if pushed else "nothing"))
+        return self.describe(outcome, ref, pushed)
+
+    @staticmethod
+    def describe(outcome, ref, remote):
+        digest, _, size = remote
+        outcome.update(digest=digest, repo_digest="%s@%s" % (repository_name(ref), digest), size=size)
+        return outcome
+
+    def ensure_namespace(self, ref, region):
+        api = self.module.api(region)
+        if ref.namespace in api.list_namespaces():
+            return False
+        self.actions.append("created namespace %s in %s" % (ref.namespace, region.name))
+        if not self.module.check_mode:
+            api.create_namespace(ref.namespace, self.params["resource_group_id"])
+        return True
+
+    def explain(self, ref, region, err):
+        """The registry only says 'denied': name the usual causes when they are the cause."""
+        if not self.params["create_namespace"]:
+            try:
+                exists = ref.namespace in self.module.api(region).list_namespaces()
+            except IcrError:
+                exists = True
+            if not exists:
+                return IcrError("Namespace %s does not exist in region %s, so %s cannot be pushed (%s). Create it with "
+                                "icr.registry.cr_namespace or set create_namespace: true"
+                                % (ref.namespace, region.name, ref, err.message), status=err.status, code=err.code)
+        hint = quota_hint(err.message)
+        if hint:
+            return IcrError(err.message + hint, status=err.status, code=err.code)
+        return err
+
+
+class ImageAbsent:
+    """image-rm for each reference: the digest and all its tags in that repository."""
+
+    def __init__(self, module, refs):
+        self.module = module
+        self.refs = refs
+
+    def __call__(self):
+        deleted, actions, listings = [], [], {}
+        for ref, region in self.refs:
+            repository = repository_name(ref)
+            key = (region.name, repository)
+            if key not in listings:
+                listings[key] = RepositoryDigests.read(self.module.api(region), repository)
+            digest = listings[key].digest_of(ref)
+            if digest is None or any(item["digest"] == digest and item["repository"] == repository for item in deleted):
+                continue
+            entry = dict(listings[key].entry(digest), repository=repository)
+            deleted.append(entry)
+            actions.append("deleted %s (tags: %s)" % (entry["reference"], ", ".join(entry["tags"]) or "none"))
+            if not self.module.check_mode:
+                self.module.api(region).delete_image(entry["reference"])
+        return dict(changed=bool(deleted), actions=actions, deleted=deleted)
+
+
+def run(module):
+    params = module.params
+    state = params["state"]
+    texts = params["names"] or [params["name"]]
+    refs = [icr_reference(module, text) for text in texts]
+    if state == "absent":
+        return ImageAbsent(module, refs)()
+    if not params["source"]:
+        raise IcrError("state=present needs source: build, pull or local")
+    digests = [str(ref) for ref, _ in refs if ref.digest]
+    if digests:
+        raise IcrError("state=present pushes to tags; %s names a digest" % ", ".join(digests))
+    if params["source_password"]:
+        module.no_log(params["source_password"])
+    return ImagePresent(module, refs)()
+
+
+def main():
+    module = IcrModule(
+        argument_spec=dict(
+            name=dict(type="str"),
+            names=dict(type="list", elements="str"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            source=dict(type="str", choices=["build", "pull", "local"]),
+            path=dict(type="path"),
+            dockerfile=dict(type="str"),
+            build_args=dict(type="dict"),
+            target=dict(type="str"),
+            labels=dict(type="dict"),
+            platform=dict(type="str"),
+            pull=dict(type="bool", default=False),
+            nocache=dict(type="bool", default=False),
+            source_image=dict(type="str"),
+            source_username=dict(type="str"),
+            source_password=dict(type="str", no_log=True),
+            docker_host=dict(type="str"),
+            create_namespace=dict(type="bool", default=False),
+            resource_group_id=dict(type="str"),
+        ),
+        mutually_exclusive=[("name", "names")],
+        required_one_of=[("name", "names")],
+        required_if=[("source", "build", ["path"]), ("source", "pull", ["source_image"]),
+                     ("source", "local", ["source_image"])],
+        required_together=[("source_username", "source_password")],
+        supports_check_mode=True,
+    )
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()

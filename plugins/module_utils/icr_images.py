@@ -51,6 +51,13 @@ class RepositoryDigests:
     def read(cls, api, repository):
         return cls(repository, api.list_image_digests(repositories=[repository]))
 
+    @classmethod
+    def read_many(cls, api, repositories):
+        """``{repository: RepositoryDigests}`` from one listing call."""
+        repositories = sorted(set(repositories))
+        digests = api.list_image_digests(repositories=repositories)
+        return {repository: cls(repository, digests) for repository in repositories}
+
     def digest_of(self, ref):
         """The digest a tag or digest reference stands for in this repository, or None."""
         if ref.digest:

@@ -187,7 +187,9 @@ def cmd_down(state_dir, args):
     if bound:
         print(f"ports still bound after down: {bound}", file=sys.stderr)
     if args.purge and os.path.isdir(state_dir):
+        supervisor.unmount_under(state_dir)
         shutil.rmtree(state_dir, ignore_errors=True)
+        shutil.rmtree(supervisor.short_runtime_dir(state_dir), ignore_errors=True)
         if os.path.exists(state_dir):
             print(f"could not remove all of {state_dir}", file=sys.stderr)
             return 1

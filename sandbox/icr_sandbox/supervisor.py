@@ -8,6 +8,7 @@ override their YAML (shared/reference/sandbox-auth.md §7).
 
 import contextlib
 import fcntl
+import hashlib
 import http.client
 import io
 import json
@@ -250,10 +251,33 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock.connect(self._path)
 
 
+UNIX_PATH_MAX = 107
+LONGEST_EXEC_SOCKET = "/containerd/containerd.sock.ttrpc"
+
+
 def engine_paths(state_dir):
+    """Where a private engine keeps its things. Its sockets must fit a unix socket path:
+    with a deep state folder the exec root and socket move to a short folder in /tmp."""
     root = os.path.join(state_dir, "docker")
-    return {"socket": os.path.join(root, "docker.sock"), "data": os.path.join(root, "data"),
-            "exec": os.path.join(root, "exec"), "pidfile": os.path.join(root, "dockerd.pid")}
+    paths = {"socket": os.path.join(root, "docker.sock"), "data": os.path.join(root, "data"),
+             "exec": os.path.join(root, "exec"), "pidfile": os.path.join(root, "dockerd.pid")}
+    if len(paths["exec"] + LONGEST_EXEC_SOCKET) > UNIX_PATH_MAX:
+        short = short_runtime_dir(state_dir)
+        paths.update(socket=os.path.join(short, "docker.sock"), exec=os.path.join(short, "exec"))
+    return paths
+
+
+def short_runtime_dir(state_dir):
+    return f"/tmp/icr-sbx-{hashlib.sha256(state_dir.encode()).hexdigest()[:10]}"
+
+
+def unmount_under(state_dir):
+    """Unmounts what a crashed engine left mounted in the state folder (deepest first)."""
+    prefix = state_dir.rstrip("/") + "/"
+    with open("/proc/mounts", encoding="utf-8") as handle:
+        points = [line.split()[1].encode().decode("unicode_escape") for line in handle]
+    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", point], capture_output=True, check=False)
 
 
 def start_dockerd(state_dir):

@@ -29,6 +29,13 @@ def icr_reference(module, text, default_tag="latest", what="name"):
     return ref.with_registry(region.domain), region
 
 
+def is_list_type(manifest_type):
+    """Whether an ICR ``manifestType`` names a manifest list or an OCI index
+    (``Docker Manifest List V2, Schema 2``, ``OCI Image Index v1``)."""
+    text = (manifest_type or "").lower()
+    return "list" in text or "index" in text
+
+
 def repository_name(ref):
     """``<domain>/<namespace>/<repository>`` of a reference."""
     return "%s/%s" % (ref.registry, ref.repository)

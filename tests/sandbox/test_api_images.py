@@ -3,6 +3,8 @@ manifest, image-rm, untag, image-tag (including indexes) and bulk delete."""
 
 import hashlib
 import json
+import subprocess
+import uuid
 
 from sdk_helpers import (  # noqa: F401
     OCI_INDEX, REGION, api_error, client, image_ref, namespace, pusher, sdk_client, unique_namespace,
@@ -69,6 +71,33 @@ def test_manifest_lists_are_listed_only_on_request(client, pusher, namespace, en
     assert set(_images(client, namespace=namespace)) == {_ref(endpoints, repository, "amd"), _ref(endpoints, repository, "arm")}
     with_lists = _images(client, namespace=namespace, include_manifest_lists=True)
     assert with_lists[_ref(endpoints, repository, "both")]["ManifestType"] == "OCI Image Index v1"
+
+
+def test_a_docker_built_image_is_described_from_its_real_config(client, namespace, endpoints, docker_env, tmp_path):
+    registry_host = endpoints["regions"][REGION]["registry"]
+    local_tag = f"{registry_host}/{namespace}/built:1"
+    stamp = uuid.uuid4().hex
+    (tmp_path / "Dockerfile").write_text(f"FROM {endpoints['base_image']}\nLABEL stamp={stamp}\nRUN echo {stamp} > /stamp\n")
+
+    def docker(*args, stdin=None):
+        result = subprocess.run(["docker", *args], input=stdin, env=docker_env, text=True, capture_output=True, timeout=180)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    docker("build", "-q", "-t", local_tag, str(tmp_path))
+    docker("login", registry_host, "-u", "iamapikey", "--password-stdin", stdin=endpoints["api_key"] + "\n")
+    docker("push", local_tag)
+    local = json.loads(docker("image", "inspect", local_tag))[0]
+    docker("rmi", local_tag)
+
+    image = _images(client, namespace=namespace)[_ref(endpoints, f"{namespace}/built", "1")]
+    assert image["Labels"]["stamp"] == stamp
+    assert image["Id"] == local["Id"]                      # the config digest is docker's image ID
+    inspection = client.inspect_image(_ref(endpoints, f"{namespace}/built", "1")).get_result()
+    assert inspection["Created"] == local["Created"]
+    assert inspection["DockerVersion"] == local["DockerVersion"]
+    assert inspection["RootFS"]["Layers"] == local["RootFS"]["Layers"]
+    assert inspection["Config"]["Labels"]["stamp"] == stamp
 
 
 def test_digests_include_untagged_images_in_the_repo_tags_shape(client, pusher, namespace, endpoints):

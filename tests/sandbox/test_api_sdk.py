@@ -17,9 +17,9 @@ from ibm_container_registry.container_registry_v1 import (
     RetentionPolicy,
     Trash,
 )
-from sdk_helpers import REGION, add_legacy_namespace, client, image_ref, namespace, pusher, unique_namespace  # noqa: F401
-
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+from sdk_helpers import (  # noqa: F401
+    DOCKER_MANIFEST, REGION, add_legacy_namespace, client, image_ref, namespace, pusher, unique_namespace,
+)
 
 
 def test_account_level_operations(client):

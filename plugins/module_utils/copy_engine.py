@@ -16,7 +16,6 @@ __metaclass__ = type
 
 import hashlib
 import json
-import socket
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -37,6 +36,15 @@ class DigestMismatch(IcrError):
 
 class CopyAborted(IcrError):
     """Another blob of the same copy failed; this one stopped early."""
+
+
+class SourceReadError(IcrError):
+    """Reading a blob from the source broke off (reset, cut short); the blob is retried.
+
+    Deliberately not an OSError: raised inside an upload body, a ConnectionResetError
+    would be taken by urllib3 for the *destination* resetting, and it would then wait
+    for a response the destination never sends (it is still waiting for the body).
+    """
 
 
 def verified_chunks(chunks, digest, size, abort=None):
@@ -82,18 +90,21 @@ def response_chunks(response, chunk_size=READ_CHUNK):
     allocation per chunk, which is what matters at loopback speeds on a small machine.
     """
     raw = getattr(getattr(response, "raw", None), "_fp", None)
-    if raw is None or not hasattr(raw, "readinto"):
-        for chunk in response.iter_content(chunk_size):
-            yield chunk
-        return
-    views = [memoryview(bytearray(chunk_size)), memoryview(bytearray(chunk_size))]
-    turn = 0
-    while True:
-        count = raw.readinto(views[turn])
-        if not count:
+    try:
+        if raw is None or not hasattr(raw, "readinto"):
+            for chunk in response.iter_content(chunk_size):
+                yield chunk
             return
-        yield views[turn][:count]
-        turn ^= 1
+        views = [memoryview(bytearray(chunk_size)), memoryview(bytearray(chunk_size))]
+        turn = 0
+        while True:
+            count = raw.readinto(views[turn])
+            if not count:
+                return
+            yield views[turn][:count]
+            turn ^= 1
+    except (OSError, HTTPException) as exc:  # requests' errors are OSErrors too
+        raise SourceReadError("reading the blob from the source broke off: %s" % exc)
 
 
 def byte_slices(chunks, slice_size):
@@ -208,8 +219,7 @@ class CopyResult:
 def _blob_should_retry(exc):
     if isinstance(exc, (DigestMismatch, CopyAborted)):
         return False, None
-    # A source read cut short surfaces from http.client directly (see response_chunks).
-    if isinstance(exc, (HTTPException, socket.error)):
+    if isinstance(exc, SourceReadError):
         return True, None
     return is_retryable(exc)
 

@@ -154,7 +154,16 @@ def test_response_chunks_feed_verification_exactly(with_fp):
     assert bytes(out) == data
 
 
-def test_a_cut_source_read_is_retried():
-    from http.client import IncompleteRead
-    assert ce._blob_should_retry(IncompleteRead(b"", 10))[0]
-    assert ce._blob_should_retry(ConnectionResetError())[0]
+class _BrokenFile:
+    def readinto(self, buffer):
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+
+def test_a_source_reset_is_not_an_oserror_and_is_retried():
+    response = _Response(b"")
+    response.raw._fp = _BrokenFile()
+    with pytest.raises(ce.SourceReadError) as caught:
+        next(ce.response_chunks(response))
+    # urllib3 swallows an ECONNRESET raised while sending a body (it blames the server).
+    assert not isinstance(caught.value, OSError)
+    assert ce._blob_should_retry(caught.value)[0]

@@ -225,9 +225,16 @@ class ServiceHandler(_Handler):
         if route == ("POST", "/identity/token"):
             self._logged("iam", None, path, lambda: self.sandbox.iam_token(parse_qs(body.decode("utf-8", "replace"))))
         elif path == "/oauth/token" and self.command in ("GET", "POST"):
+            authorization = self.headers.get("Authorization")
+            if self.command == "POST":   # the OAuth form (grant_type=password): same answer as the GET
+                form = parse_qs(body.decode("utf-8", "replace"))
+                params = {**params, **form}
+                if _first(form, "username") is not None:
+                    pair = f"{_first(form, 'username')}:{_first(form, 'password') or ''}".encode()
+                    authorization = "Basic " + base64.b64encode(pair).decode()
             region = self.sandbox.config.region_for_service(_first(params, "service"))
             self._logged("token", region.name if region else None, path,
-                         lambda: self.sandbox.realm_token(self.headers.get("Authorization"), params))
+                         lambda: self.sandbox.realm_token(authorization, params))
         elif path.startswith("/_sandbox/events/") and self.command == "POST":
             self._events(path.rsplit("/", 1)[1], body)
         elif path.startswith("/_sandbox/"):

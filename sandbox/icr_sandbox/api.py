@@ -288,13 +288,16 @@ class ManagementApi:
 
     # ---- image references --------------------------------------------------------------------
 
-    def _parse_ref(self, request, text, what="image"):
-        domain, _, rest = (text or "").partition("/")
-        region = self._config.region_for_domain(domain)
-        if region is None or region.name != request.region.name:
-            raise Refused(400, "CRI9010E", f"The {what} '{text}' is not in this region's registry "
+    def _in_this_region(self, request, text):
+        region = self._config.region_for_domain((text or "").partition("/")[0])
+        return region is not None and region.name == request.region.name
+
+    def _parse_ref(self, request, text):
+        if not self._in_this_region(request, text):
+            raise Refused(400, "CRI9010E", f"The image '{text}' is not in this region's registry "
                                            f"({request.region.domain}). Use a reference that starts with {request.region.domain}/.")
-        ref = ImageRef(domain=request.region.domain, repository=rest)
+        ref = ImageRef(domain=request.region.domain, repository=text.partition("/")[2])
+        rest = ref.repository
         if "@" in rest:
             ref.repository, _, ref.digest = rest.partition("@")
             if not DIGEST.match(ref.digest):
@@ -480,8 +483,11 @@ class ManagementApi:
         sources, targets = request.params.get("fromimage"), request.params.get("toimage")
         if not sources or not targets:
             raise Refused(400, "CRI9014E", "Both fromimage and toimage are required.")
-        source = self._parse_ref(request, sources[-1], "source image")
-        target = self._parse_ref(request, targets[-1], "target image (tagging works only within one region)")
+        if not self._in_this_region(request, targets[-1]):
+            raise Refused(400, "CRI9016E", f"Images can be tagged only within one region: '{targets[-1]}' is not in "
+                                           f"{request.region.domain}. To copy between regions, pull and push the image.")
+        source = self._parse_ref(request, sources[-1])
+        target = self._parse_ref(request, targets[-1])
         if target.digest:
             raise Refused(400, "CRI9015E", f"The target '{target}' must be a tag, not a digest.")
         with self._locks[request.region.name]:

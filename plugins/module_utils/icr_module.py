@@ -166,15 +166,17 @@ class IcrModule:
             self.iam_token()  # fetched through the masking path before the claim is read
         return self.session.account_id
 
-    def _resolve_account(self):
-        # Through the masking path, before the SDK client needs the account.
+    def _authenticate(self):
+        # Get the token here, not inside the first SDK call: it is masked, and an IAM
+        # failure is reported as one (not as a failure of whatever call came first).
+        self.iam_token()
         return self.account_id
 
     def api(self, region=None):
         """The ICR management API client for ``region`` (default: the module's), made once."""
         region = self.region if region is None else get_region(getattr(region, "name", region))
         if region.name not in self._apis:
-            self._resolve_account()
+            self._authenticate()
             self._apis[region.name] = IcrApi(self.session, self.api_url(region))
         return self._apis[region.name]
 

@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
-from . import auth, supervisor
+from . import auth, supervisor, tls
 from . import config as config_module
 from .config import DEFAULT_REGIONS, ISSUER, KNOWN_REGIONS, Region, SandboxConfig
 
@@ -31,6 +31,7 @@ def main(argv=None):
     up.add_argument("--regions", default=",".join(DEFAULT_REGIONS),
                     help=f"comma-separated, from: {', '.join(KNOWN_REGIONS)}")
     up.add_argument("--port-base", type=int, help="use consecutive ports from here (default: free ports)")
+    up.add_argument("--tls", action="store_true", help="serve registries, API and IAM over HTTPS (private CA)")
     down = commands.add_parser("down", help="stop the processes this state folder started")
     down.add_argument("--purge", action="store_true", help="also delete the state folder")
     commands.add_parser("status", help="show what runs and where")
@@ -61,8 +62,10 @@ def cmd_up(state_dir, args):
     if unknown or not regions:
         print(f"unknown regions {unknown}; known: {', '.join(KNOWN_REGIONS)}", file=sys.stderr)
         return 2
-    config = _new_config(state_dir, args.host, regions, args.port_base)
+    config = _new_config(state_dir, args.host, regions, args.port_base, args.tls)
     auth.ensure_keys(state_dir)
+    if config.tls:
+        tls.ensure_certificates(state_dir, args.host)
 
     docker_host = os.environ.get("DOCKER_HOST", "")
     engine_is_ours = not (docker_host and supervisor.engine_ping(docker_host))
@@ -94,9 +97,10 @@ def _running(state_dir):
             and os.path.exists(os.path.join(state_dir, "endpoints.json")))
 
 
-def _new_config(state_dir, host, region_names, port_base):
+def _new_config(state_dir, host, region_names, port_base, use_tls):
     accounts = config_module.load_accounts(state_dir) or [config_module.new_account(), config_module.new_account()]
-    ports = iter(supervisor.free_ports(host, 1 + 3 * len(region_names), port_base))
+    per_region = 4 if use_tls else 3
+    ports = iter(supervisor.free_ports(host, 1 + per_region * len(region_names), port_base))
     service_port = next(ports)
     regions = {}
     for name in region_names:
@@ -104,17 +108,19 @@ def _new_config(state_dir, host, region_names, port_base):
         regions[name] = Region(name=name, domain=domain, service=domain, registry=f"{host}:{next(ports)}",
                                upstream=f"{host}:{next(ports)}",
                                storage_root=os.path.join(state_dir, "data", name), api_port=next(ports))
+    inner = {name: next(ports) for name in region_names} if use_tls else {}
     return SandboxConfig(state_dir=state_dir, host=host, issuer=ISSUER, service_port=service_port,
-                         accounts=accounts, regions=regions)
+                         accounts=accounts, regions=regions, tls=use_tls, tls_inner_ports=inner)
 
 
 def _wait_ready(config):
     """Until IAM answers, each registry (through its proxy) challenges for a Bearer token, and the engine pings."""
     deadline = time.monotonic() + READY_TIMEOUT
-    checks = {"iam": lambda: _status(f"{config.service_url}/identity/token", b"grant_type=x") == 400,
+    context = tls.client_context(config.state_dir) if config.tls else None
+    checks = {"iam": lambda: _status(f"{config.service_url}/identity/token", b"grant_type=x", context) == 400,
               "engine": lambda: supervisor.engine_ping(config.docker_host)}
     for region in config.regions.values():
-        checks[f"registry {region.name}"] = (lambda r=region: _bearer_challenge(r))
+        checks[f"registry {region.name}"] = (lambda r=region: _bearer_challenge(config.scheme, r, context))
     while checks:
         for name, check in list(checks.items()):
             if check():
@@ -128,9 +134,9 @@ def _wait_ready(config):
                     raise RuntimeError(f"{name} exited")
 
 
-def _status(url, data=None):
+def _status(url, data=None, context=None):
     try:
-        with urllib.request.urlopen(url, data=data, timeout=1) as response:
+        with urllib.request.urlopen(url, data=data, timeout=1, context=context) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
@@ -138,9 +144,9 @@ def _status(url, data=None):
         return None
 
 
-def _bearer_challenge(region):
+def _bearer_challenge(scheme, region, context):
     try:
-        urllib.request.urlopen(f"http://{region.registry}/v2/", timeout=1)
+        urllib.request.urlopen(f"{scheme}://{region.registry}/v2/", timeout=1, context=context)
     except urllib.error.HTTPError as error:
         return error.code == 401 and error.headers.get("Www-Authenticate", "").startswith("Bearer ")
     except OSError:
@@ -162,6 +168,8 @@ def _write_endpoints(config):
         "base_image": supervisor.BASE_IMAGE,
         "state_dir": config.state_dir,
     }
+    if config.tls:
+        document["ca_path"] = tls.ca_path(config.state_dir)
     endpoints_path = os.path.join(config.state_dir, "endpoints.json")
     config_module.write_private(endpoints_path, json.dumps(document, indent=2) + "\n")
     exports = {"IC_API_KEY": main.api_key, "IC_ACCOUNT_ID": main.account_id, "ICR_ENDPOINTS": endpoints_path,
@@ -176,8 +184,8 @@ def _write_endpoints(config):
 def cmd_down(state_dir, args):
     try:
         config = config_module.load(state_dir)
-    except FileNotFoundError:
-        config = None
+    except (OSError, ValueError, KeyError, TypeError):
+        config = None    # stop what is recorded all the same
     stopped = supervisor.stop_all(state_dir)
     for name in ("endpoints.json", "env.sh"):
         if os.path.exists(os.path.join(state_dir, name)):
@@ -201,6 +209,7 @@ def _bound_ports(config):
     ports = [config.service_port]
     for region in config.regions.values():
         ports += [int(region.registry.rsplit(":", 1)[1]), int(region.upstream.rsplit(":", 1)[1]), region.api_port]
+    ports += list(config.tls_inner_ports.values())
     return [p for p in ports if supervisor.port_in_use(config.host, p)]
 
 

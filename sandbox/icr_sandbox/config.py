@@ -8,7 +8,7 @@ process loads it.
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 CONFIG_FILE = "config.json"
 ISSUER = "icr-sandbox"
@@ -60,8 +60,8 @@ class SandboxConfig:
     accounts: list[Account]
     regions: dict[str, Region]
     docker_host: str = ""
-    tls: bool = False
-    extra: dict = field(default_factory=dict)
+    tls: bool = False                                            # up --tls
+    tls_inner_ports: dict = field(default_factory=dict)         # region -> plain proxy port behind the TLS front
 
     def account_by_key(self, api_key):
         if not api_key:
@@ -101,7 +101,8 @@ def load(state_dir):
         document = json.load(handle)
     document["accounts"] = [Account(**a) for a in document["accounts"]]
     document["regions"] = {name: Region(**r) for name, r in document["regions"].items()}
-    return SandboxConfig(**document)
+    known = {f.name for f in fields(SandboxConfig)}      # a file written by another version
+    return SandboxConfig(**{k: v for k, v in document.items() if k in known})
 
 
 def load_accounts(state_dir):

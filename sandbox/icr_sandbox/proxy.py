@@ -8,12 +8,14 @@ status itself; wait ``latency_ms``; reset the client connection after ``reset_af
 of response body) and streams the rest.
 """
 
+import asyncio
 import contextlib
 import fcntl
 import json
 import logging
 import os
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -26,12 +28,13 @@ DRAIN_SECONDS = 2.0
 
 
 class RegionProxy:
-    def __init__(self, region, faults, log):
+    def __init__(self, region, faults, log, listen=None):
+        """``listen``: (host, port) when a TLS front holds the published address."""
         self.region = region
         self._faults = faults
         self._log = log
-        host, port = region.registry.rsplit(":", 1)
-        self._listener = socket.create_server((host, int(port)), backlog=128, reuse_port=False)
+        host, port = listen or region.registry.rsplit(":", 1)
+        self._listener = socket.create_server((host, int(port)), backlog=128)
         up_host, up_port = region.upstream.rsplit(":", 1)
         self._upstream = (up_host, int(up_port))
 
@@ -192,3 +195,65 @@ def _splice_all(source, destination):
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+# ---- TLS in front (up --tls) ------------------------------------------------------------------------
+
+class TlsFront:
+    """Terminates TLS on the published address and relays plaintext to the region's proxy.
+
+    asyncio keeps each TLS connection on one thread (an SSL object must not be read and
+    written from two threads at once). A reset of the inner connection (a
+    ``reset_after_bytes`` fault) is passed on to the client as a reset.
+    """
+
+    def __init__(self, listen, inner, context):
+        self._listen = listen
+        self._inner = inner
+        self._context = context
+        self._loop = asyncio.new_event_loop()
+        host, port = listen
+        self._server = self._loop.run_until_complete(
+            asyncio.start_server(self._handle, host, port, ssl=self._context, limit=CHUNK))
+
+    def start(self):
+        threading.Thread(target=self._loop.run_forever, name=f"tls-{self._listen[1]}", daemon=True).start()
+
+    async def _handle(self, reader, writer):
+        try:
+            inner_reader, inner_writer = await asyncio.open_connection(*self._inner, limit=CHUNK)
+        except OSError:
+            writer.close()
+            return
+        upload = asyncio.ensure_future(_forward(reader, inner_writer))
+        try:
+            while True:
+                data = await inner_reader.read(CHUNK)
+                if not data:
+                    break
+                writer.write(data)
+                await writer.drain()
+        except ConnectionResetError:
+            sock = writer.get_extra_info("socket")
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+        except OSError:
+            writer.transport.abort()
+        finally:
+            upload.cancel()
+            inner_writer.close()
+            if not writer.transport.is_closing():
+                writer.close()
+
+
+async def _forward(reader, writer):
+    with contextlib.suppress(OSError, asyncio.IncompleteReadError, ssl.SSLError):
+        while True:
+            data = await reader.read(CHUNK)
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()

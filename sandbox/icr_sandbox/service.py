@@ -10,6 +10,8 @@ import base64
 import binascii
 import json
 import logging
+import socket
+import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,17 +22,18 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from . import config as config_module
-from . import supervisor
+from . import supervisor, tls
 from .api import ManagementApi
 from .auth import TokenIssuer
 from .hooks import FaultRules, RequestLog
-from .proxy import RegionProxy
+from .proxy import RegionProxy, TlsFront
 from .state import Refused, State
 
 LOG = logging.getLogger("icr_sandbox.service")
 BAD_CREDENTIALS = "The login credentials are not valid, or your IBM Cloud account is not active."
 API_KEY_NOT_FOUND = {"context": {}, "errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."}
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
+TLS_HANDSHAKE = b"\x16"
 FAULT_CODES = {429: "TOOMANYREQUESTS", 500: "UNKNOWN", 502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "UNAVAILABLE"}
 
 
@@ -317,10 +320,35 @@ class ApiHandler(_Handler):
         self._send(status, payload, headers)
 
 
-def _server(host, port, handler, sandbox, region=None):
+class _Server(ThreadingHTTPServer):
+    """With ``up --tls``, a connection that opens with a TLS handshake is served over TLS;
+    plain HTTP is still accepted (the registries post their events in plain HTTP)."""
+
+    daemon_threads = True
+    ssl_context = None
+
+    def finish_request(self, request, client_address):
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        try:
+            if request.recv(1, socket.MSG_PEEK) != TLS_HANDSHAKE:
+                super().finish_request(request, client_address)
+                return
+            secure = self.ssl_context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError) as error:
+            LOG.debug("TLS handshake with %s failed: %s", client_address, error)
+            return
+        try:
+            super().finish_request(secure, client_address)
+        finally:
+            secure.close()
+
+
+def _server(host, port, handler, sandbox, region=None, ssl_context=None):
     attributes = {"sandbox": sandbox, "region": region}
-    server = ThreadingHTTPServer((host, port), type(handler.__name__, (handler,), attributes))
-    server.daemon_threads = True
+    server = _Server((host, port), type(handler.__name__, (handler,), attributes))
+    server.ssl_context = ssl_context
     return server
 
 
@@ -329,11 +357,17 @@ def serve(state_dir):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config_module.load(state_dir)
     sandbox = Sandbox(config)
-    servers = [_server(config.host, config.service_port, ServiceHandler, sandbox)]
-    servers += [_server(config.host, r.api_port, ApiHandler, sandbox, r) for r in config.regions.values()]
-    proxies = [RegionProxy(r, sandbox.faults, sandbox.log) for r in config.regions.values()]
-    for proxy in proxies:
-        proxy.start()
+    context = tls.server_context(state_dir) if config.tls else None
+    servers = [_server(config.host, config.service_port, ServiceHandler, sandbox, ssl_context=context)]
+    servers += [_server(config.host, r.api_port, ApiHandler, sandbox, r, context) for r in config.regions.values()]
+    for region in config.regions.values():
+        if config.tls:
+            inner = (config.host, config.tls_inner_ports[region.name])
+            RegionProxy(region, sandbox.faults, sandbox.log, listen=inner).start()
+            host, port = region.registry.rsplit(":", 1)
+            TlsFront((host, int(port)), inner, context).start()
+        else:
+            RegionProxy(region, sandbox.faults, sandbox.log).start()
     for server in servers[1:]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     LOG.info("serving on %s (service), api ports %s", config.service_port,

@@ -181,7 +181,9 @@ def write_registry_config(config, region):
         # No blobdescriptor cache: stale entries after deletes (sandbox-auth.md §7).
         "storage": {"filesystem": {"rootdirectory": region.storage_root}, "delete": {"enabled": True},
                     "maintenance": {"uploadpurging": {"enabled": False}}},
-        "http": {"addr": f"{host}:{port}", "secret": secrets.token_hex(16)},
+        # Behind a TLS front the registry only sees plain HTTP: absolute upload Locations
+        # would say http://, so it answers relative ones.
+        "http": {"addr": f"{host}:{port}", "secret": secrets.token_hex(16), "relativeurls": config.tls},
         "auth": {"token": {"realm": f"{config.service_url}/oauth/token", "service": region.service,
                            "issuer": config.issuer, "rootcertbundle": auth.bundle_path(config.state_dir)}},
         "notifications": {"endpoints": [{

@@ -85,3 +85,31 @@ def test_up_twice_then_down_leaves_nothing(private_sandbox, endpoints):
     purge = _cli(private_sandbox, "down", "--purge")
     assert purge.returncode == 0, purge.stderr
     assert not private_sandbox.exists()
+
+
+def test_tls_serves_registry_iam_and_api_with_the_private_ca(private_sandbox, endpoints):
+    env = dict(os.environ, DOCKER_HOST=endpoints["docker_host"], PYTHONPATH=os.path.abspath(SANDBOX_ROOT))
+    started = subprocess.run([sys.executable, "-m", "icr_sandbox", "up", "--tls", "--regions", "us-south",
+                              "--state-dir", str(private_sandbox)], env=env, text=True, capture_output=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    assert "reused" in started.stdout                                   # the engine it was given
+    with open(private_sandbox / "endpoints.json", encoding="utf-8") as handle:
+        mine = json.load(handle)
+    ca = mine["ca_path"]
+    registry = mine["regions"]["us-south"]["registry"]
+    assert mine["iam_url"].startswith("https://") and mine["regions"]["us-south"]["api_url"].startswith("https://")
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"https://{registry}/v2/", timeout=30)
+    challenge = requests.get(f"https://{registry}/v2/", verify=ca, timeout=30)
+    assert challenge.status_code == 401
+    assert challenge.headers["WWW-Authenticate"].startswith(f'Bearer realm="{mine["iam_url"]}/oauth/token"')
+    token = requests.post(f"{mine['iam_url']}/identity/token", verify=ca, timeout=30,
+                          data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": mine["api_key"]})
+    assert token.status_code == 200
+    namespaces = requests.get(f"{mine['regions']['us-south']['api_url']}/api/v1/namespaces", verify=ca, timeout=30,
+                              headers={"Authorization": f"Bearer {token.json()['access_token']}",
+                                       "Account": mine["account_id"]})
+    assert namespaces.status_code == 200
+    down = _cli(private_sandbox, "down", "--purge")
+    assert down.returncode == 0, down.stderr
+    assert [port for port in _ports(mine) if _bound(port)] == []

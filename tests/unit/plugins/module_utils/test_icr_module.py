@@ -21,12 +21,20 @@ class Exit(Exception):
         self.result = result
 
 
+def raise_exit(self, **result):
+    raise Exit(False, result)
+
+
+def raise_fail(self, **result):
+    raise Exit(True, result)
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
     for name in ENV:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: (_ for _ in ()).throw(Exit(False, kw)))
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Exit(True, kw)))
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", raise_exit)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", raise_fail)
 
 
 def make(args=None, **spec):

@@ -41,7 +41,7 @@ def test_succeeds_after_retryable_errors():
 
 
 def test_retry_after_wins_over_backoff():
-    func, _ = failing_then([Flaky(429, retry_after=7), "ok"])
+    func = failing_then([Flaky(429, retry_after=7), "ok"])[0]
     slept = []
     retry_call(func, retries=1, should_retry=by_status, sleep=slept.append)
     assert slept == [7.0]

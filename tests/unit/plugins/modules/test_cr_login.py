@@ -22,6 +22,14 @@ class Exit(Exception):
         self.failed, self.result = failed, result
 
 
+def raise_exit(self, **result):
+    raise Exit(False, result)
+
+
+def raise_fail(self, **result):
+    raise Exit(True, result)
+
+
 def jwt(claims):
     body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
     return "h.%s.s" % body
@@ -32,8 +40,8 @@ def token(monkeypatch):
     """The IAM token the module gets (the key is checked with IAM through iam_token)."""
     holder = {"value": jwt({"iam_id": "u1", "account": {"bss": "a1"}, "exp": 2_000_000_000})}
     monkeypatch.setattr(IcrModule, "iam_token", lambda self: holder["value"])
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: (_ for _ in ()).throw(Exit(False, kw)))
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Exit(True, kw)))
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", raise_exit)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", raise_fail)
     monkeypatch.delenv("ICR_ENDPOINTS", raising=False)
     monkeypatch.delenv("ICR_REGISTRY_HOST", raising=False)
     return holder

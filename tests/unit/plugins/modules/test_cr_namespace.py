@@ -14,6 +14,14 @@ class Exit(Exception):
         self.failed, self.result = failed, result
 
 
+def raise_exit(self, **result):
+    raise Exit(False, result)
+
+
+def raise_fail(self, **result):
+    raise Exit(True, result)
+
+
 class FakeApi:
     """In-memory namespaces; records mutating calls."""
 
@@ -48,8 +56,8 @@ class FakeApi:
 def api(monkeypatch):
     fake = FakeApi()
     monkeypatch.setattr(IcrModule, "api", lambda self, region=None: fake)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: (_ for _ in ()).throw(Exit(False, kw)))
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Exit(True, kw)))
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", raise_exit)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", raise_fail)
     return fake
 
 
@@ -110,7 +118,7 @@ def test_invalid_name_fails_before_any_call(monkeypatch, name, rule):
     def no_network(self, region=None):
         raise AssertionError("no API call expected")
     monkeypatch.setattr(IcrModule, "api", no_network)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Exit(True, kw)))
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", raise_fail)
     outcome = run(cr_namespace, {"name": name})
     assert outcome.failed and rule in outcome.result["msg"]
 

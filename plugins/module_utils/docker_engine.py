@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import importlib.util
 import json
 import os
 import stat
@@ -35,11 +36,8 @@ except ImportError as exc:  # reported as a missing requirement when an engine i
     DOCKER_IMPORT_ERROR = exc
     DockerException = ImageNotFound = NotFound = None
 
-try:
-    import paramiko  # noqa: F401 - only its presence matters (the SDK's in-process ssh://)
-    HAS_PARAMIKO = True
-except ImportError:
-    HAS_PARAMIKO = False
+# The SDK's in-process ssh:// transport needs paramiko; only its presence matters here.
+HAS_PARAMIKO = importlib.util.find_spec("paramiko") is not None
 
 try:
     import requests

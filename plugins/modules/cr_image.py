@@ -404,7 +404,7 @@ class ImagePresent:
 
     @staticmethod
     def describe(outcome, ref, remote):
-        digest, _, size = remote
+        digest, size = remote[0], remote[2]
         outcome.update(digest=digest, repo_digest="%s@%s" % (repository_name(ref), digest), size=size)
         return outcome
 
@@ -468,7 +468,7 @@ def run(module):
         return ImageAbsent(module, refs)()
     if not params["source"]:
         raise IcrError("state=present needs source: build, pull or local")
-    digests = [str(ref) for ref, _ in refs if ref.digest]
+    digests = [str(ref) for ref, _region in refs if ref.digest]
     if digests:
         raise IcrError("state=present pushes to tags; %s names a digest" % ", ".join(digests))
     if params["source_password"]:

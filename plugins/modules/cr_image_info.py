@@ -103,7 +103,7 @@ inspections:
     size: {description: Bytes., type: int}
     architecture: {description: CPU architecture., type: str}
     os: {description: Operating system., type: str}
-    config: {description: Image configuration (Cmd, Env, Labels...)., type: dict}
+    config: {description: 'Image configuration: Cmd, Env, Labels and the other Docker config keys.', type: dict}
     layers: {description: Layer diff IDs., type: list}
     manifest_type: {description: Manifest type as ICR names it., type: str}
     manifest: {description: Raw manifest text (with O(manifest=true))., type: str}
@@ -141,7 +141,7 @@ def from_images(images):
     entries = []
     for item in images:
         for repo_digest in item.get("RepoDigests") or []:
-            repo, _, digest = repo_digest.partition("@")
+            repo, digest = repo_digest.split("@", 1)
             tags = sorted(tag.rpartition(":")[2] for tag in (item.get("RepoTags") or [])
                           if tag.rpartition(":")[0] == repo)
             entries.append(image_entry(repo, digest, tags, item.get("Created"), item.get("Size"),
@@ -173,7 +173,7 @@ class ImageInfo:
             validate_namespace(self.params["namespace"])
         self.repository = None
         if self.params["repository"]:
-            ref, _ = icr_reference(module, self.params["repository"], default_tag=None, what="repository")
+            ref = icr_reference(module, self.params["repository"], default_tag=None, what="repository")[0]
             if ref.tag or ref.digest:
                 raise IcrError("repository %s must not have a tag or digest" % self.params["repository"])
             self.repository = repository_name(ref)

@@ -109,7 +109,7 @@ def doomed_digests(listing, children, prune_untagged=None, keep_latest=None):
         images = [(item["created"], d) for d, item in candidates.items()
                   if item["created"] > 0 and not is_list_type(item["type"])]
         images.sort(reverse=True)  # newest first; the digest breaks ties the same way every run
-        doomed.update(d for _, d in images[keep_latest:])
+        doomed.update(digest for _created, digest in images[keep_latest:])
     return doomed
 
 
@@ -142,7 +142,7 @@ class RepositoryWorker:
                     actions=["deleted %s" % entry["reference"] for entry in deleted])
 
     def children(self, digest):
-        raw, _ = self.api.get_image_manifest("%s@%s" % (self.repository, digest))
+        raw = self.api.get_image_manifest("%s@%s" % (self.repository, digest))[0]
         return [entry.get("digest") for entry in json.loads(raw).get("manifests") or []]
 
     def bulk_delete(self, references):

@@ -10,7 +10,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import sys
 import time
 import urllib.error
@@ -191,6 +190,10 @@ def cmd_down(state_dir, args):
         if os.path.exists(os.path.join(state_dir, name)):
             os.remove(os.path.join(state_dir, name))
     bound = _bound_ports(config) if config else []
+    deadline = time.monotonic() + 3      # the kernel may still be closing a dead process's sockets
+    while bound and time.monotonic() < deadline:
+        time.sleep(0.1)
+        bound = _bound_ports(config)
     print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
     if bound:
         print(f"ports still bound after down: {bound}", file=sys.stderr)

@@ -19,6 +19,7 @@ from .supervisor import registry_log_name
 KINDS = ("iam", "token", "api", "v2")
 READ_ONLY_POSTS = re.compile(r"/images/digests/?$|/retentions/analyze/?$")
 _FIELD = re.compile(r'([\w.]+)=("(?:[^"\\]|\\.)*"|\S+)')
+FAULT_CODES = {429: "TOOMANYREQUESTS", 500: "UNKNOWN", 502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "UNAVAILABLE"}
 RULE_FIELDS = {"kind", "region", "method", "path_regex", "status", "retry_after", "latency_ms",
                "reset_after_bytes", "probability", "count"}
 
@@ -197,3 +198,19 @@ class FaultRules:
 
 def _left(rule):
     return rule.get("count") is None or rule["fired"] < rule["count"]
+
+
+def fault_body(kind, status):
+    """A small error body in the style of the faulted endpoint."""
+    message = f"sandbox fault: HTTP {status}"
+    if kind == "iam":
+        return {"context": {}, "errorCode": f"BXNIM0{status}E", "errorMessage": message}
+    if kind == "api":
+        return {"errors": [{"code": f"CRG0{status}E", "message": message}]}
+    return {"errors": [{"code": FAULT_CODES.get(status, "UNKNOWN"), "message": message}]}
+
+
+def fault_headers(rule):
+    if rule.get("retry_after") is not None:
+        return {"Retry-After": str(rule["retry_after"])}
+    return {"Retry-After": "1"} if rule.get("status") == 429 else {}

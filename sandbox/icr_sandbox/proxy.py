@@ -20,6 +20,8 @@ import struct
 import threading
 import time
 
+from .hooks import fault_body, fault_headers
+
 LOG = logging.getLogger("icr_sandbox.proxy")
 CHUNK = 1 << 20
 F_SETPIPE_SZ = 1031
@@ -81,8 +83,10 @@ class RegionProxy:
                 if rule.get("status") is not None:
                     self._answer_fault(client, rule, method, path)
                     return
-        elif rule is not None:
+        elif rule is not None:   # spent only if the body turns out longer than reset_after_bytes
             reset_after = int(rule["reset_after_bytes"])
+            if rule.get("latency_ms"):
+                time.sleep(rule["latency_ms"] / 1000)
         upstream = socket.create_connection(self._upstream)
         pump = threading.Thread(target=_pump_quietly, args=(client, upstream), daemon=True)
         try:
@@ -101,7 +105,6 @@ class RegionProxy:
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
     def _answer_fault(self, client, rule, method, path):
-        from .service import fault_body, fault_headers   # the same error bodies as the service's
         status = rule["status"]
         body = json.dumps(fault_body("v2", status)).encode()
         lines = [f"HTTP/1.1 {status} Sandbox Fault", "Content-Type: application/json",

@@ -25,7 +25,7 @@ from . import config as config_module
 from . import supervisor, tls
 from .api import ManagementApi
 from .auth import TokenIssuer
-from .hooks import FaultRules, RequestLog
+from .hooks import FaultRules, RequestLog, fault_body, fault_headers
 from .proxy import RegionProxy, TlsFront
 from .state import Refused, State
 
@@ -34,7 +34,6 @@ BAD_CREDENTIALS = "The login credentials are not valid, or your IBM Cloud accoun
 API_KEY_NOT_FOUND = {"context": {}, "errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."}
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 TLS_HANDSHAKE = b"\x16"
-FAULT_CODES = {429: "TOOMANYREQUESTS", 500: "UNKNOWN", 502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "UNAVAILABLE"}
 
 
 class Sandbox:
@@ -142,22 +141,6 @@ def _first(mapping, name):
 
 def _oci_error(code, message):
     return {"errors": [{"code": code, "message": message}]}
-
-
-def fault_body(kind, status):
-    """A small error body in the style of the faulted endpoint."""
-    message = f"sandbox fault: HTTP {status}"
-    if kind == "iam":
-        return {"context": {}, "errorCode": f"BXNIM0{status}E", "errorMessage": message}
-    if kind == "api":
-        return {"errors": [{"code": f"CRG0{status}E", "message": message}]}
-    return _oci_error(FAULT_CODES.get(status, "UNKNOWN"), message)
-
-
-def fault_headers(rule):
-    if rule.get("retry_after") is not None:
-        return {"Retry-After": str(rule["retry_after"])}
-    return {"Retry-After": "1"} if rule.get("status") == 429 else {}
 
 
 # ---- HTTP ------------------------------------------------------------------------------------------

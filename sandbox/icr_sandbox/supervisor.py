@@ -72,13 +72,20 @@ def record(state_dir, name, pid):
 
 
 def is_alive(entry):
-    """True when the recorded process still runs (same PID and same start time, not a zombie)."""
-    start = _start_time(entry["pid"])
+    """True while the recorded process (same PID and start time) runs or still holds its files.
+
+    A multi-threaded process shows its main thread as a zombie while other threads are
+    still exiting and its sockets are still open: it only counts as gone once no thread is left.
+    """
+    pid = entry["pid"]
+    start = _start_time(pid)
     if start is None or start != entry["start"]:
         return False
     try:
-        with open(f"/proc/{entry['pid']}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            if handle.read().rsplit(")", 1)[1].split()[0] != "Z":
+                return True
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
     except FileNotFoundError:
         return False
 

@@ -253,12 +253,3 @@ class DockerEngine:
         if not pushed:
             raise IcrError("%s failed: the engine reported no digest" % what)
         return pushed[-1]["Digest"], pushed[-1].get("Size")
-
-    def remove(self, name):
-        """Remove the engine's name ``name`` (the image stays while other names use it)."""
-        def remove():
-            try:
-                self.api.remove_image(name, noprune=False)
-            except (ImageNotFound, NotFound):
-                pass
-        self._call("Removing image %s" % name, remove)

@@ -76,7 +76,8 @@ def ensure_certificates(state_dir, host):
 
 def server_context(state_dir):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(os.path.join(tls_dir(state_dir), "server.crt"), os.path.join(tls_dir(state_dir), "server.key"))
+    directory = tls_dir(state_dir)
+    context.load_cert_chain(os.path.join(directory, "server.crt"), os.path.join(directory, "server.key"))
     return context
 
 

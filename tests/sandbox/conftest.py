@@ -108,13 +108,14 @@ def iam_token(endpoints, api_key):
 
 @pytest.fixture
 def make_namespace(endpoints):
-    """``make_namespace(region, account=None)`` creates a fresh namespace over /api/v1; all are deleted after the test."""
+    """``make_namespace(region, account=None)``: a fresh namespace made over /api/v1, deleted after the test."""
     created = []
 
     def make(region="us-south", account=None):
         account = account or {"api_key": endpoints["api_key"], "account_id": endpoints["account_id"]}
         name = "c-" + os.urandom(5).hex()
-        headers = {"Authorization": f"Bearer {iam_token(endpoints, account['api_key'])}", "Account": account["account_id"]}
+        headers = {"Authorization": f"Bearer {iam_token(endpoints, account['api_key'])}",
+                   "Account": account["account_id"]}
         url = f"{endpoints['regions'][region]['api_url']}/api/v1/namespaces/{name}"
         response = requests.put(url, headers=headers, timeout=TIMEOUT)
         assert response.status_code == 201, response.text

@@ -55,7 +55,8 @@ def test_missing_and_foreign_namespaces_get_no_actions(challenge, api_key, other
 
 def test_several_scopes_in_one_parameter_and_only_what_was_asked(challenge, api_key, make_namespace):
     ns = make_namespace(REGION)
-    access, _ = _access(_token(challenge, ("iamapikey", api_key), f"repository:{ns}/a:pull repository:{ns}/b:push,pull"))
+    both = f"repository:{ns}/a:pull repository:{ns}/b:push,pull"
+    access, _ = _access(_token(challenge, ("iamapikey", api_key), both))
     assert access == {("repository", f"{ns}/a"): ["pull"], ("repository", f"{ns}/b"): ["pull", "push"]}
 
 

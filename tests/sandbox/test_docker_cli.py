@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 REGION = "us-south"
-CLIS = [path for path in ("/usr/local/bin/docker", "/usr/bin/docker") if os.path.exists(path)] or [shutil.which("docker")]
+CLIS = [p for p in ("/usr/local/bin/docker", "/usr/bin/docker") if os.path.exists(p)] or [shutil.which("docker")]
 
 
 @pytest.fixture(params=CLIS, ids=lambda p: p.replace("/", "_").strip("_"))
@@ -36,7 +36,8 @@ def _login(docker, registry, key):
 
 
 def _build(docker, tmp_path, tag, endpoints):
-    (tmp_path / "Dockerfile").write_text(f"FROM {endpoints['base_image']}\nRUN echo {uuid.uuid4().hex} > /stamp && cat /stamp\n")
+    stamp = uuid.uuid4().hex
+    (tmp_path / "Dockerfile").write_text(f"FROM {endpoints['base_image']}\nRUN echo {stamp} > /stamp && cat /stamp\n")
     docker("build", "-q", "-t", tag, str(tmp_path))
 
 

@@ -29,7 +29,8 @@ class Client:
     def v2_headers(self, repository):
         response = requests.get(f"{self.endpoints['control_url']}/oauth/token", timeout=TIMEOUT,
                                 auth=("iamapikey", self.endpoints["api_key"]),
-                                params={"service": self.region["domain"], "scope": f"repository:{repository}:push,pull"})
+                                params={"service": self.region["domain"],
+                                        "scope": f"repository:{repository}:push,pull"})
         response.raise_for_status()
         return {"Authorization": f"Bearer {response.json()['token']}"}
 

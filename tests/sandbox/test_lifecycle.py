@@ -90,7 +90,8 @@ def test_up_twice_then_down_leaves_nothing(private_sandbox, endpoints):
 def test_tls_serves_registry_iam_and_api_with_the_private_ca(private_sandbox, endpoints):
     env = dict(os.environ, DOCKER_HOST=endpoints["docker_host"], PYTHONPATH=os.path.abspath(SANDBOX_ROOT))
     started = subprocess.run([sys.executable, "-m", "icr_sandbox", "up", "--tls", "--regions", "us-south",
-                              "--state-dir", str(private_sandbox)], env=env, text=True, capture_output=True, timeout=120)
+                              "--state-dir", str(private_sandbox)],
+                             env=env, text=True, capture_output=True, timeout=120)
     assert started.returncode == 0, started.stderr
     assert "reused" in started.stdout                                   # the engine it was given
     with open(private_sandbox / "endpoints.json", encoding="utf-8") as handle:

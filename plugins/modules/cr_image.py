@@ -84,7 +84,8 @@ options:
     default: false
   nocache:
     description:
-      - With O(source=build), build without the engine's build cache (the build always runs).
+      - With O(source=build), build without the engine's build cache. The build always runs and makes a new image,
+        which is then pushed, so a task with O(nocache=true) reports a change every time.
     type: bool
     default: false
   source_image:
@@ -129,7 +130,9 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    support: full
+    support: partial
+    details:
+      - Idempotent except with O(nocache=true), which builds and pushes a new image on every run.
 requirements:
   - docker >= 7.0.0 (the Python docker SDK), with O(state=present)
 notes:

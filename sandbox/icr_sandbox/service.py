@@ -251,7 +251,11 @@ class ServiceHandler(_Handler):
     def _control(self, path, params, body):
         sandbox, method = self.sandbox, self.command
         if path == "/_sandbox/requests" and method == "GET":
-            self._send(200, sandbox.log.since(int(_first(params, "since") or 0)))
+            since = _first(params, "since") or "0"
+            if not since.isdigit():
+                self._send(400, {"error": "since must be a sequence number"})
+                return
+            self._send(200, sandbox.log.since(int(since)))
         elif path == "/_sandbox/requests" and method == "DELETE":
             sandbox.log.clear()
             self._send(204)

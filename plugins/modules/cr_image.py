@@ -264,11 +264,13 @@ def platform_child(index_json, platform):
     return None
 
 
-def quota_hint(message):
-    if "quota" in message.lower():
-        return " The account is over its ICR quota: free space (icr.registry.cr_repo, cr_image state=absent) " \
-               "or raise the quota (icr.registry.cr_quota)."
-    return ""
+def over_storage_quota(quota):
+    """``(used, limit)`` bytes when ``GET /quotas`` shows storage over its limit, else None."""
+    limit = ((quota or {}).get("limit") or {}).get("storage_bytes")
+    used = ((quota or {}).get("usage") or {}).get("storage_bytes")
+    if limit is None or used is None or limit < 0 or used <= limit:
+        return None
+    return used, limit
 
 
 class ImagePresent:
@@ -431,9 +433,17 @@ class ImagePresent:
                 return IcrError("Namespace %s does not exist in region %s, so %s cannot be pushed (%s). Create it with "
                                 "icr.registry.cr_namespace or set create_namespace: true"
                                 % (ref.namespace, region.name, ref, err.message), status=err.status, code=err.code)
-        hint = quota_hint(err.message)
-        if hint:
-            return IcrError(err.message + hint, status=err.status, code=err.code)
+        # ICR refuses pushes once storage is over quota; the registry's own words may not say so.
+        try:
+            over = over_storage_quota(self.module.api(region).get_quota())
+        except IcrError:
+            over = None
+        if over or "quota" in err.message.lower():
+            usage = " (%d of %d bytes used)" % over if over else ""
+            return IcrError("Pushing %s was refused because the account is over its storage quota in region %s%s. "
+                            "Free space (icr.registry.cr_repo, icr.registry.cr_image state=absent) or raise the "
+                            "quota (icr.registry.cr_quota). The registry said: %s"
+                            % (ref, region.name, usage, err.message), status=err.status, code=err.code)
         return err
 
 

@@ -29,6 +29,7 @@ class FakeApi:
         self.repos = {}
         self.namespaces = ["team"]
         self.manifests = {}
+        self.quota = {"limit": {"storage_bytes": -1}, "usage": {"storage_bytes": 0}}
         self.writes = []
         self.reads = []
 
@@ -46,6 +47,9 @@ class FakeApi:
                                                   "manifestType": item["type"], "repoTags": {}})
                 entry["repoTags"][repo] = {tag: {} for tag in item["tags"]}
         return list(items.values())
+
+    def get_quota(self):
+        return self.quota
 
     def list_namespaces(self):
         return list(self.namespaces)

@@ -157,11 +157,17 @@ def test_missing_namespace_is_named_and_can_be_created(fakes, context):
 
 
 def test_quota_refusal_says_so(fakes, context):
-    engine, _, _ = fakes
-    engine.push_error = "Pushing x failed: denied: Your account has exceeded its storage quota"
+    engine, _, api = fakes
+    engine.push_error = "Pushing x failed: denied: requested access to the resource is denied"
+    plain = run(cr_image, build_args(context))
+    assert plain.failed and "quota" not in plain.result["msg"] and "denied" in plain.result["msg"]
+    api.quota = {"limit": {"storage_bytes": 1000}, "usage": {"storage_bytes": 1500}}
     outcome = run(cr_image, build_args(context))
-    assert outcome.failed and "exceeded its storage quota" in outcome.result["msg"]
-    assert "cr_quota" in outcome.result["msg"]
+    assert outcome.failed and "over its storage quota in region us-south (1500 of 1000 bytes used)" in outcome.result["msg"]
+    assert "cr_quota" in outcome.result["msg"] and "denied" in outcome.result["msg"]
+    api.quota = {"limit": {"storage_bytes": -1}, "usage": {"storage_bytes": 1500}}
+    engine.push_error = "Pushing x failed: Your account has exceeded its storage quota"
+    assert "over its storage quota" in run(cr_image, build_args(context)).result["msg"]
 
 
 def test_present_needs_tags_and_a_source(fakes, context):

@@ -140,6 +140,22 @@ def test_pull_from_another_registry_with_credentials(fakes):
     assert not run(cr_image, args).result["changed"]
 
 
+def test_pull_from_icr_uses_the_api_key_and_the_region_host(fakes):
+    engine, _, _ = fakes
+    engine.images["us.icr.io/team/base:1"] = {"Id": dg("8"), "Os": "linux", "Architecture": "amd64"}
+    engine.images[dg("8")] = engine.images["us.icr.io/team/base:1"]
+    result = run(cr_image, {"name": REPO + ":base", "source": "pull", "source_image": "us.icr.io/team/base:1"}).result
+    assert result["pushed"]
+    assert engine.calls[0] == ("pull", "us.icr.io/team/base:1", {"username": "iamapikey", "password": "k"})
+
+
+def test_check_mode_pull_uses_only_what_the_engine_has(fakes):
+    engine, _, _ = fakes
+    result = run(cr_image, {"name": REPO + ":x", "source": "pull", "source_image": "quay.io/org/absent:1"},
+                 check=True).result
+    assert result["changed"] and result["image_id"] is None and engine.calls == []
+
+
 def test_local_source_must_exist(fakes):
     outcome = run(cr_image, {"name": REPO, "source": "local", "source_image": "nope:1"})
     assert outcome.failed and "not in the Docker engine" in outcome.result["msg"]

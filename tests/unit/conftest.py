@@ -13,5 +13,6 @@ LINK = COLLECTIONS / "ansible_collections" / "icr" / "registry"
 if not LINK.exists():
     LINK.parent.mkdir(parents=True, exist_ok=True)
     LINK.symlink_to(ROOT, target_is_directory=True)
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
+for path in (COLLECTIONS, Path(__file__).parent):  # the collection, and shared test helpers
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))

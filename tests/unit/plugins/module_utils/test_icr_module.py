@@ -4,37 +4,21 @@ import base64
 import json
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
+from module_runner import Exit, patch_exits
 
 ENV = ("IC_API_KEY", "IBMCLOUD_API_KEY", "IC_REGION", "IBMCLOUD_REGION", "IC_ACCOUNT_ID", "ICR_ENDPOINTS",
        "ICR_REGISTRY_HOST", "ICR_API_URL", "IC_IAM_URL", "ICR_CA_PATH")
-
-
-class Exit(Exception):
-    def __init__(self, failed, result):
-        super().__init__(result)
-        self.failed = failed
-        self.result = result
-
-
-def raise_exit(self, **result):
-    raise Exit(False, result)
-
-
-def raise_fail(self, **result):
-    raise Exit(True, result)
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
     for name in ENV:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", raise_exit)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", raise_fail)
+    patch_exits(monkeypatch)
 
 
 def make(args=None, **spec):

@@ -1,12 +1,7 @@
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """A fake ICR management API holding repositories of digests, for the image module tests."""
-import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 
 LIST_TYPE = "Docker Manifest List V2, Schema 2"
 IMAGE_TYPE = "Docker Image Manifest V2, Schema 2"
@@ -16,10 +11,6 @@ def dg(char):
     return "sha256:" + char * 64
 
 
-class Exit(Exception):
-    def __init__(self, failed, result):
-        super().__init__(result)
-        self.failed, self.result = failed, result
 
 
 class FakeApi:
@@ -70,7 +61,7 @@ class FakeApi:
 
     def tag_image(self, source, target):
         self.writes.append(("tag", source, target))
-        repo, digest, _ = self._split(source)
+        repo, digest, _tag = self._split(source)
         target_repo, tag = target.rsplit(":", 1)
         for item in self.repos.get(target_repo, {}).values():
             if tag in item["tags"]:
@@ -86,33 +77,16 @@ class FakeApi:
 
     def delete_image(self, reference):
         self.writes.append(("delete", reference))
-        repo, digest, _ = self._split(reference)
+        repo, digest, _tag = self._split(reference)
         del self.repos[repo][digest]
 
     def bulk_delete_images(self, references):
         self.writes.append(("bulk_delete", tuple(references)))
         for reference in references:
-            repo, digest, _ = self._split(reference)
+            repo, digest, _tag = self._split(reference)
             del self.repos[repo][digest]
         return {"success": list(references), "error": {}}
 
     def get_image_manifest(self, reference):
         self.reads.append(("manifest", reference))
         return self.manifests[reference], "application/vnd.docker.distribution.manifest.list.v2+json"
-
-
-@pytest.fixture
-def api(monkeypatch):
-    fake = FakeApi()
-    monkeypatch.setattr(IcrModule, "api", lambda self, region=None: fake)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: (_ for _ in ()).throw(Exit(False, kw)))
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Exit(True, kw)))
-    return fake
-
-
-def run(module, args, check=False, diff=False):
-    args = dict(args, api_key="k", _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(Exit) as info:
-            module.main()
-    return info.value

@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 from ansible_collections.icr.registry.plugins.modules import cr_account_settings as mod
 from ansible_collections.icr.registry.plugins.modules import cr_plan_info
-from lifecycle_harness import install, run
+from module_runner import install, run
 
 
 class FakeApi:

@@ -1,6 +1,7 @@
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -8,7 +9,8 @@ from ansible_collections.icr.registry.plugins.module_utils.docker_engine import 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.oci_registry import DOCKER_MANIFEST, Manifest
 from ansible_collections.icr.registry.plugins.modules import cr_image
-from image_harness import api, dg, run  # noqa: F401 - api is a fixture
+from image_harness import dg
+from module_runner import run
 
 REPO = "us.icr.io/team/app"
 
@@ -63,7 +65,7 @@ class FakeRegistry:
 
     def get_manifest(self, repository, reference, missing_ok=False):
         if self.error:
-            raise self.error
+            raise self.error  # pylint: disable=raising-bad-type
         return self.manifests.get((repository, reference))
 
 
@@ -73,7 +75,7 @@ def fakes(api, monkeypatch):
     engine = FakeEngine(registry)
     monkeypatch.setattr(cr_image, "DockerEngine", lambda *a, **k: engine)
     monkeypatch.setattr(cr_image, "RegistryClient", lambda *a, **k: registry)
-    return engine, registry, api
+    return SimpleNamespace(engine=engine, registry=registry, api=api)
 
 
 @pytest.fixture
@@ -88,7 +90,7 @@ def build_args(context, **extra):
 
 
 def test_build_push_then_nothing(fakes, context):
-    engine, registry, _ = fakes
+    engine, registry = fakes.engine, fakes.registry
     first = run(cr_image, build_args(context)).result
     assert first["changed"] and first["built"] and first["pushed"]
     assert first["digest"] == registry.manifests[("team/app", "1.0")].digest
@@ -105,7 +107,6 @@ def test_build_push_then_nothing(fakes, context):
 
 
 def test_changed_context_rebuilds_and_pushes(fakes, context):
-    engine, registry, _ = fakes
     first = run(cr_image, build_args(context)).result
     (context / "a.txt").write_text("b")
     second = run(cr_image, build_args(context)).result
@@ -115,7 +116,7 @@ def test_changed_context_rebuilds_and_pushes(fakes, context):
 
 
 def test_unchanged_image_missing_remotely_is_pushed(fakes, context):
-    engine, registry, _ = fakes
+    registry = fakes.registry
     run(cr_image, build_args(context))
     registry.manifests.clear()
     again = run(cr_image, build_args(context)).result
@@ -123,14 +124,14 @@ def test_unchanged_image_missing_remotely_is_pushed(fakes, context):
 
 
 def test_check_mode_neither_builds_nor_pushes(fakes, context):
-    engine, registry, api = fakes
+    engine, registry, api = fakes.engine, fakes.registry, fakes.api
     result = run(cr_image, build_args(context, create_namespace=True, name="us.icr.io/fresh/app:1"), check=True).result
     assert result["changed"] and result["built"] and result["pushed"] and result["digest"] is None
     assert engine.calls == [] and api.writes == [] and registry.manifests == {}
 
 
 def test_pull_from_another_registry_with_credentials(fakes):
-    engine, registry, _ = fakes
+    engine = fakes.engine
     engine.images["quay.io/org/tool:2"] = {"Id": dg("7"), "Os": "linux", "Architecture": "amd64"}
     engine.images[dg("7")] = engine.images["quay.io/org/tool:2"]
     args = {"name": REPO + ":tool", "source": "pull", "source_image": "quay.io/org/tool:2",
@@ -141,7 +142,7 @@ def test_pull_from_another_registry_with_credentials(fakes):
 
 
 def test_pull_from_icr_uses_the_api_key_and_the_region_host(fakes):
-    engine, _, _ = fakes
+    engine = fakes.engine
     engine.images["us.icr.io/team/base:1"] = {"Id": dg("8"), "Os": "linux", "Architecture": "amd64"}
     engine.images[dg("8")] = engine.images["us.icr.io/team/base:1"]
     result = run(cr_image, {"name": REPO + ":base", "source": "pull", "source_image": "us.icr.io/team/base:1"}).result
@@ -150,7 +151,7 @@ def test_pull_from_icr_uses_the_api_key_and_the_region_host(fakes):
 
 
 def test_check_mode_pull_uses_only_what_the_engine_has(fakes):
-    engine, _, _ = fakes
+    engine = fakes.engine
     result = run(cr_image, {"name": REPO + ":x", "source": "pull", "source_image": "quay.io/org/absent:1"},
                  check=True).result
     assert result["changed"] and result["image_id"] is None and engine.calls == []
@@ -162,7 +163,7 @@ def test_local_source_must_exist(fakes):
 
 
 def test_missing_namespace_is_named_and_can_be_created(fakes, context):
-    engine, registry, api = fakes
+    registry, api = fakes.registry, fakes.api
     registry.error = IcrError("reading manifest ghost/app:1.0: authentication required", status=401)
     outcome = run(cr_image, build_args(context, name="us.icr.io/ghost/app:1.0"))
     assert outcome.failed and "Namespace ghost does not exist" in outcome.result["msg"]
@@ -173,7 +174,7 @@ def test_missing_namespace_is_named_and_can_be_created(fakes, context):
 
 
 def test_quota_refusal_says_so(fakes, context):
-    engine, _, api = fakes
+    engine, api = fakes.engine, fakes.api
     engine.push_error = "Pushing x failed: denied: requested access to the resource is denied"
     plain = run(cr_image, build_args(context))
     assert plain.failed and "quota" not in plain.result["msg"] and "denied" in plain.result["msg"]
@@ -192,7 +193,7 @@ def test_present_needs_tags_and_a_source(fakes, context):
 
 
 def test_absent_by_tag_digest_and_several(fakes):
-    _, _, api = fakes
+    api = fakes.api
     api.add(REPO, dg("a"), ["1.0", "stable"])
     api.add(REPO, dg("b"), ["2.0"])
     api.add(REPO, dg("c"), [])

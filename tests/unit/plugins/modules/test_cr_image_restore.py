@@ -6,7 +6,7 @@ from ansible_collections.icr.registry.plugins.module_utils.errors import IcrErro
 from ansible_collections.icr.registry.plugins.module_utils.icr_api import trash_entry
 from ansible_collections.icr.registry.plugins.modules import cr_image_restore as mod
 from ansible_collections.icr.registry.plugins.modules import cr_trash_info
-from lifecycle_harness import install, run
+from module_runner import install, run
 
 REPO = "us.icr.io/team-a/app"
 OLD, NEW, OTHER = ("sha256:" + c * 64 for c in "abc")

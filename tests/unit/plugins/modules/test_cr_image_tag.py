@@ -1,7 +1,8 @@
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 from ansible_collections.icr.registry.plugins.modules import cr_image_tag
-from image_harness import api, dg, run  # noqa: F401 - api is a fixture
+from image_harness import dg
+from module_runner import run
 
 REPO = "us.icr.io/team/app"
 

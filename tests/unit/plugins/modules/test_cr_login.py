@@ -6,28 +6,14 @@ import os
 import stat
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.modules import cr_login
+from module_runner import Exit, patch_exits
 
 SECRET = "super-secret-api-key"
-
-
-class Exit(Exception):
-    def __init__(self, failed, result):
-        super().__init__(result)
-        self.failed, self.result = failed, result
-
-
-def raise_exit(self, **result):
-    raise Exit(False, result)
-
-
-def raise_fail(self, **result):
-    raise Exit(True, result)
 
 
 def jwt(claims):
@@ -40,8 +26,7 @@ def token(monkeypatch):
     """The IAM token the module gets (the key is checked with IAM through iam_token)."""
     holder = {"value": jwt({"iam_id": "u1", "account": {"bss": "a1"}, "exp": 2_000_000_000})}
     monkeypatch.setattr(IcrModule, "iam_token", lambda self: holder["value"])
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", raise_exit)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", raise_fail)
+    patch_exits(monkeypatch)
     monkeypatch.delenv("ICR_ENDPOINTS", raising=False)
     monkeypatch.delenv("ICR_REGISTRY_HOST", raising=False)
     return holder

@@ -1,25 +1,10 @@
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.modules import cr_namespace, cr_namespace_info
-
-
-class Exit(Exception):
-    def __init__(self, failed, result):
-        super().__init__(result)
-        self.failed, self.result = failed, result
-
-
-def raise_exit(self, **result):
-    raise Exit(False, result)
-
-
-def raise_fail(self, **result):
-    raise Exit(True, result)
+from module_runner import install, patch_exits, run
 
 
 class FakeApi:
@@ -54,19 +39,7 @@ class FakeApi:
 
 @pytest.fixture
 def api(monkeypatch):
-    fake = FakeApi()
-    monkeypatch.setattr(IcrModule, "api", lambda self, region=None: fake)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", raise_exit)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", raise_fail)
-    return fake
-
-
-def run(module, args, check=False, diff=False):
-    args = dict(args, api_key="k", _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(Exit) as info:
-            module.main()
-    return info.value
+    return install(monkeypatch, FakeApi())
 
 
 def test_create_then_idempotent(api):
@@ -118,7 +91,7 @@ def test_invalid_name_fails_before_any_call(monkeypatch, name, rule):
     def no_network(self, region=None):
         raise AssertionError("no API call expected")
     monkeypatch.setattr(IcrModule, "api", no_network)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", raise_fail)
+    patch_exits(monkeypatch)
     outcome = run(cr_namespace, {"name": name})
     assert outcome.failed and rule in outcome.result["msg"]
 

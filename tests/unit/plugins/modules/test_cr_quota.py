@@ -3,7 +3,7 @@
 import pytest
 
 from ansible_collections.icr.registry.plugins.modules import cr_quota as mod
-from lifecycle_harness import install, run
+from module_runner import install, run
 
 MB = 1048576
 

@@ -4,7 +4,8 @@ import json
 
 from ansible_collections.icr.registry.plugins.module_utils.icr_images import RepositoryDigests
 from ansible_collections.icr.registry.plugins.modules import cr_image_info, cr_repo
-from image_harness import LIST_TYPE, api, dg, run  # noqa: F401 - api is a fixture
+from image_harness import LIST_TYPE, dg
+from module_runner import run
 
 REPO = "us.icr.io/team/app"
 

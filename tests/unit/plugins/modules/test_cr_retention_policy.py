@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.modules import cr_retention_policy as mod
-from lifecycle_harness import install, run
+from module_runner import install, run
 
 
 class FakeApi:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """Push a two-platform OCI index (tag ``multi``, children tagged ``amd64`` and ``arm64``) to a

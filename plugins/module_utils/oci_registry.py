@@ -27,7 +27,7 @@ try:
 except ImportError:  # reported by the module base through missing_required_lib
     HAS_REQUESTS = False
 
-from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, one_line
 from ansible_collections.icr.registry.plugins.module_utils.references import registry_url
 from ansible_collections.icr.registry.plugins.module_utils.retry import (
     RETRYABLE_STATUS, parse_retry_after, retry_call)
@@ -290,9 +290,14 @@ class RegistryClient:
             response.close()
             raise error
 
-        if not retry:
-            return attempt()
-        return retry_call(attempt, retries=self.retries, should_retry=is_retryable)
+        try:
+            if not retry:
+                return attempt()
+            return retry_call(attempt, retries=self.retries, should_retry=is_retryable)
+        except requests.RequestException as exc:
+            # Retries spent (or none allowed): one line for the module, not a traceback.
+            raise IcrError("%s failed: cannot reach %s (%s)"
+                           % (what or "%s %s" % (method, url), self.host, one_line(exc)))
 
     # ------------------------------------------------------------ manifests
     def head_manifest(self, repository, reference):

@@ -126,6 +126,12 @@ def _http_config(timeout, validate_certs, ca_path):
     return {"timeout": timeout, "verify": ca_path if (validate_certs and ca_path) else bool(validate_certs)}
 
 
+# Operations whose answer carries no JSON document (the API documents "none"); their
+# result is never read, so whatever body they get is ignored.
+NO_JSON_BODY = frozenset({"tag_image", "restore_image", "delete_namespace", "set_retention_policy",
+                          "update_quota", "update_auth", "update_settings"})
+
+
 class IamSession:
     """The run's IAM identity: one authenticator, its cached token, the account it belongs to."""
 
@@ -146,8 +152,17 @@ class IamSession:
 
     def token(self):
         """A valid IAM access token (the SDK caches and refreshes it)."""
-        return self.policy.run("Getting an IAM token from %s" % self.iam_url,
-                               self.authenticator.token_manager.get_token)
+        return self.policy.run("Getting an IAM token from %s" % self.iam_url, self._fetch_token)
+
+    def _fetch_token(self):
+        manager = self.authenticator.token_manager
+        try:
+            return manager.get_token()
+        except Exception:
+            # The SDK marks a fetch as in flight for 60 s and keeps the mark when the fetch
+            # fails, so the next try would sleep a minute before asking IAM again.
+            manager.request_time = 0
+            raise
 
     @property
     def account_id(self):
@@ -174,7 +189,14 @@ class IcrApi:
         """Run SDK method ``operation`` with retries; return ``(result, http_status)``."""
         method = getattr(self.service, operation)
         response = self.policy.run(what, lambda: method(**kwargs))
-        return response.get_result(), response.get_status_code()
+        result = response.get_result()
+        if result is not None and not isinstance(result, (dict, list)) and operation not in NO_JSON_BODY:
+            # The SDK hands a non-JSON body through as is; callers would crash on it.
+            content_type = (response.get_headers() or {}).get("Content-Type") or "no content type"
+            raise IcrError("%s failed: the server answered %s instead of JSON (HTTP %d); is api_url an "
+                           "ICR API endpoint?" % (what, content_type, response.get_status_code()),
+                           status=response.get_status_code())
+        return result, response.get_status_code()
 
     # ------------------------------------------------------------------ namespaces
 

@@ -1,0 +1,81 @@
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Failure paths the reliability suite found broken: each must end in an IcrError, promptly."""
+import socket
+
+import pytest
+import requests
+from ibm_cloud_sdk_core import DetailedResponse
+from ibm_cloud_sdk_core.token_managers import token_manager as sdk_token_manager
+
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.icr_api import IamSession, IcrApi, RetryPolicy
+from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
+
+
+class FakeService:
+    def __init__(self, answer):
+        self.answer = answer
+
+    def __getattr__(self, operation):
+        return lambda **kwargs: self.answer
+
+
+class FakeSession:
+    def __init__(self):
+        self.policy = RetryPolicy(retries=0)
+
+
+def html_answer():
+    response = requests.Response()
+    response.status_code = 200
+    response._content = b"<html>maintenance</html>"
+    response.headers["Content-Type"] = "text/html"
+    return DetailedResponse(response=response, headers=response.headers, status_code=200)
+
+
+def test_non_json_api_answer_is_an_icr_error():
+    api = IcrApi(FakeSession(), "http://x", service=FakeService(html_answer()))
+    with pytest.raises(IcrError, match="Listing namespace details failed: the server answered text/html "
+                                       "instead of JSON"):
+        api.list_namespace_details()
+
+
+def test_non_json_answer_to_an_operation_without_a_body_is_ignored():
+    api = IcrApi(FakeSession(), "http://x", service=FakeService(html_answer()))
+    api.tag_image("us.icr.io/team/app:1", "us.icr.io/team/app:2")
+
+
+def test_iam_retry_after_a_failed_fetch_does_not_wait_for_the_sdk_pacing(monkeypatch):
+    # The SDK sleeps while it believes another fetch is in flight; a failed fetch must not
+    # leave that belief behind, or every retry waits a minute.
+    def no_sdk_sleep(_seconds):
+        raise AssertionError("the SDK waited for a token fetch that had already failed")
+    monkeypatch.setattr(sdk_token_manager.time, "sleep", no_sdk_sleep)
+    session = IamSession("key", "http://x", policy=RetryPolicy(retries=1, sleep=lambda s: None))
+    manager = session.authenticator.token_manager
+    answers = [requests.exceptions.ConnectionError("refused"),
+               {"access_token": "t", "refresh_token": "r", "expires_in": 3600, "expiration": 2 ** 40}]
+
+    def request_token():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    monkeypatch.setattr(manager, "request_token", request_token)
+    monkeypatch.setattr(manager, "_save_token_info", lambda info: setattr(manager, "expire_time", 2 ** 40)
+                        or setattr(manager, "refresh_time", 2 ** 40) or setattr(manager, "access_token", "t"))
+    assert session.token() == "t"
+    assert not answers
+
+
+def test_unreachable_registry_is_an_icr_error_naming_the_host():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = RegistryClient("127.0.0.1:%d" % port, retries=0, timeout=5)
+    with pytest.raises(IcrError) as info:
+        client.get_manifest("team/app", "1")
+    message = str(info.value)
+    assert message.startswith("reading manifest team/app:1 failed: cannot reach 127.0.0.1:%d" % port)
+    assert "\n" not in message

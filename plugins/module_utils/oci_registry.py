@@ -220,7 +220,8 @@ class RegistryClient:
             headers["Authorization"] = self._basic_header()
 
         def attempt():
-            response = self.session.get(realm, params=query, headers=headers, timeout=self.timeout)
+            response = self.session.get(realm, params=query, headers=headers, timeout=self.timeout,
+                                        verify=self.session.verify)
             if response.status_code != 200:
                 raise registry_error(response, "the token service of %s refused the credentials"
                                      % self.host)
@@ -261,6 +262,8 @@ class RegistryClient:
         with self._lock:
             self.request_count += 1
         kwargs.setdefault("timeout", self.timeout)
+        # Per request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify.
+        kwargs.setdefault("verify", self.session.verify)
         return self.session.request(method, url, headers=headers, **kwargs)
 
     def request(self, method, url, scopes, ok=(200,), what=None, retry=True, headers=None,

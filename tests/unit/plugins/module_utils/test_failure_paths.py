@@ -79,3 +79,19 @@ def test_unreachable_registry_is_an_icr_error_naming_the_host():
     message = str(info.value)
     assert message.startswith("reading manifest team/app:1 failed: cannot reach 127.0.0.1:%d" % port)
     assert "\n" not in message
+
+
+def test_registry_ca_path_wins_over_requests_ca_bundle(monkeypatch):
+    # requests lets REQUESTS_CA_BUNDLE override session.verify, so a private CA given as
+    # ca_path would be ignored wherever that variable is set (many CI images set it).
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    used = []
+
+    def send(self, request, **kwargs):
+        used.append(kwargs.get("verify"))
+        raise requests.exceptions.ConnectionError("stop here")
+    monkeypatch.setattr(requests.Session, "send", send)
+    client = RegistryClient("https://127.0.0.1:1", verify="/private/ca.crt", retries=0, timeout=5)
+    with pytest.raises(IcrError):
+        client.get_manifest("team/app", "1")
+    assert used == ["/private/ca.crt"]

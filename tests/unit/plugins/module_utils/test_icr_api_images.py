@@ -79,6 +79,6 @@ def test_bulk_delete_sends_one_array_and_returns_per_item_results(api):
 
 def test_tag_image_names_source_and_target(api):
     api.tag_image("us.icr.io/ns1x/app@sha256:" + "a" * 64, "us.icr.io/ns2x/app:1.0")
-    method, path, _ = FakeImages.seen[-1]
+    method, path = FakeImages.seen[-1][:2]
     assert method == "POST" and path.startswith("/api/v1/images/tags?")
     assert "toimage=us.icr.io%2Fns2x%2Fapp%3A1.0" in path and "fromimage=us.icr.io%2Fns1x%2Fapp%40sha256%3A" in path

@@ -11,8 +11,6 @@ def dg(char):
     return "sha256:" + char * 64
 
 
-
-
 class FakeApi:
     """``repos``: {"us.icr.io/ns/repo": {digest: {"tags": [...], "created": n, "type": str}}}."""
 

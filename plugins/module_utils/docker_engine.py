@@ -22,9 +22,11 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import stat
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, one_line
+from ansible_collections.icr.registry.plugins.module_utils.retry import retry_call
 
 try:
     import docker
@@ -146,6 +148,16 @@ def read_stream(events, what):
     return aux
 
 
+# How the engine words a registry's 429/5xx or a dropped connection in a push error.
+_TRANSIENT_PUSH = re.compile(r"\b(?:429|500|502|503|504)\b|toomanyrequests|unavailable|connection reset|"
+                             r"broken pipe|unexpected EOF", re.IGNORECASE)
+
+
+def is_transient_push_error(exc):
+    """``should_retry`` for a push: the registry was busy or the connection broke."""
+    return (isinstance(exc, IcrError) and bool(_TRANSIENT_PUSH.search(str(exc)))), None
+
+
 def platform_of(image):
     """``{os, architecture, variant}`` of an engine image inspection."""
     return {"os": image.get("Os") or "linux", "architecture": image.get("Architecture") or "",
@@ -171,7 +183,7 @@ def client_arguments(docker_host=None, timeout=60, environment=None):
 class DockerEngine:
     """One Docker engine. Every failure surfaces as ``IcrError`` naming what was being done."""
 
-    def __init__(self, docker_host=None, timeout=60, api=None):
+    def __init__(self, docker_host=None, timeout=60, api=None, retries=0, sleep=None):
         if api is None:
             if DOCKER_IMPORT_ERROR is not None:
                 raise IcrError("The docker SDK is missing (%s): install %s" % (DOCKER_IMPORT_ERROR, DOCKER_REQUIREMENTS))
@@ -182,6 +194,8 @@ class DockerEngine:
         else:
             self.base_url = docker_host
         self.api = api
+        self.retries = retries
+        self._sleep = sleep
 
     def _call(self, what, func):
         try:
@@ -248,7 +262,11 @@ class DockerEngine:
         def push():
             events = self.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth_config)
             return read_stream(events, what)
-        aux = self._call(what, push)
+        # The engine retries blob uploads itself but gives up on a 429/5xx answer to anything
+        # else (manifest, token); a repeated push skips what already landed.
+        extra = {"sleep": self._sleep} if self._sleep else {}
+        aux = retry_call(lambda: self._call(what, push), retries=self.retries,
+                         should_retry=is_transient_push_error, **extra)
         pushed = [item for item in aux if item.get("Digest")]
         if not pushed:
             raise IcrError("%s failed: the engine reported no digest" % what)

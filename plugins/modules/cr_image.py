@@ -282,7 +282,8 @@ class ImagePresent:
         self.refs = refs
         self.actions = []
         self._clients = {}
-        self.engine = DockerEngine(self.params["docker_host"], timeout=self.params["timeout"])
+        self.engine = DockerEngine(self.params["docker_host"], timeout=self.params["timeout"],
+                                   retries=self.params["retries"])
 
     def __call__(self):
         image_id, built = self.local_image()

@@ -92,8 +92,7 @@ def response_chunks(response, chunk_size=READ_CHUNK):
     raw = getattr(getattr(response, "raw", None), "_fp", None)
     try:
         if raw is None or not hasattr(raw, "readinto"):
-            for chunk in response.iter_content(chunk_size):
-                yield chunk
+            yield from response.iter_content(chunk_size)
             return
         views = [memoryview(bytearray(chunk_size)), memoryview(bytearray(chunk_size))]
         turn = 0
@@ -313,6 +312,7 @@ class CopyEngine:
         if check_mode:
             result.count("copied", size)
             return
+
         def attempt():
             mounted, upload_url = dest.start_upload(repository, digest if mount_from else None,
                                                     mount_from)

@@ -55,7 +55,7 @@ def parse_www_authenticate(header):
     """``Bearer realm="…",service="…",scope="a b"`` → ``("bearer", {"realm": …, …})``."""
     if not header:
         return None, {}
-    scheme, _, rest = header.strip().partition(" ")
+    scheme, _sep, rest = header.strip().partition(" ")
     params = {}
     for match in _CHALLENGE_PARAM_RE.finditer(rest):
         value = match.group(2) if match.group(2) is not None else match.group(3)
@@ -438,4 +438,3 @@ class _SizedStream:
 
     def __iter__(self):
         return iter(self._chunks)
-

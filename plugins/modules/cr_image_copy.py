@@ -25,7 +25,7 @@ description:
   - Idempotent by digest. When every destination already has the source digest under the tag, only manifest reads
     are made.
 author:
-  - icr.registry contributors
+  - Contributors to the icr.registry project (!UNKNOWN)
 options:
   src:
     description:
@@ -205,7 +205,7 @@ class ImageCopy:
             # A digest reference with a platform filter copies a new index.
             module.warn("platforms selected part of %s: the copy is the new index %s"
                         % (src, source.digest))
-        for dest, _ in dests:
+        for dest, _region in dests:
             if dest.digest and dest.digest != source.digest:
                 raise IcrError("dest %s names a digest other than the source's %s" % (dest, source.digest))
         result = {"changed": False, "digest": source.digest,

@@ -22,7 +22,7 @@ def test_bearer_challenge_with_quoted_params():
 def test_challenge_with_commas_inside_quotes_and_error_param():
     header = ('Bearer realm="https://auth.example/token",service="registry",'
               'scope="repository:a/b:pull,push repository:c/d:pull",error="insufficient_scope"')
-    _, params = oci.parse_www_authenticate(header)
+    params = oci.parse_www_authenticate(header)[1]
     assert params["scope"] == "repository:a/b:pull,push repository:c/d:pull"
     assert params["error"] == "insufficient_scope"
 
@@ -61,8 +61,8 @@ def test_manifest_keeps_bytes_and_digest_exactly():
     assert manifest.raw is raw
     assert manifest.digest == "sha256:" + hashlib.sha256(raw).hexdigest()
     assert manifest.media_type == oci.DOCKER_MANIFEST
-    assert [b["digest"] for b in manifest.blobs()] == ["sha256:" + "c" * 64,
-                                                        "sha256:%064x" % 0, "sha256:%064x" % 1]
+    expected = ["sha256:" + "c" * 64, "sha256:%064x" % 0, "sha256:%064x" % 1]
+    assert [b["digest"] for b in manifest.blobs()] == expected
     assert not manifest.is_index and manifest.children() == []
 
 

@@ -101,7 +101,8 @@ class CmdlineSampler(threading.Thread):
                 text = raw.replace(b"\0", b" ").decode("utf-8", "replace")
                 self.seen.add(text[:200])
                 for leak in self.needles.find(text):
-                    self.leaks.append("pid %s (%s): %s" % (entry.name, text[:60], leak))
+                    # Name the program only: the rest of the line holds the secret.
+                    self.leaks.append("pid %s (%s): %s" % (entry.name, text.split(" ", 1)[0][:60], leak))
             self.samples += 1
             time.sleep(self.interval)
 
@@ -152,6 +153,13 @@ def scan_files(needles, since, roots, exclude=()):
     return leaks, configs
 
 
+def task_at(output, leak):
+    """The ``TASK [...]`` header above the (first) offset a leak description names."""
+    offset = int(re.findall(r"offset (\d+)", leak)[0])
+    start = output.rfind("TASK [", 0, offset)
+    return output[start:output.find("]", start) + 1] if start >= 0 else "before any task"
+
+
 def run_and_scan(command, env, needles, timeout, roots=None, exclude=()):
     """Run ``command``; return ``(returncode, output, report)`` with every leak found."""
     since = time.time() - 1
@@ -164,7 +172,8 @@ def run_and_scan(command, env, needles, timeout, roots=None, exclude=()):
     output = done.stdout + done.stderr
     roots = roots or ["/tmp", os.path.expanduser("~"), str(ROOT)]
     file_leaks, configs = scan_files(needles, since, roots, exclude)
-    report = {"output": ["output: " + leak for leak in needles.find(output)], "files": file_leaks,
+    report = {"output": ["output, %s: %s" % (task_at(output, leak), leak) for leak in needles.find(output)],
+              "files": file_leaks,
               "cmdline": sampler.leaks, "samples": sampler.samples, "processes_seen": len(sampler.seen),
               "docker_configs": configs, "output_bytes": len(output)}
     return done.returncode, output, report

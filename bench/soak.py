@@ -174,7 +174,7 @@ class Soak:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--ops", default=",".join(OPS))
     parser.add_argument("--budget", type=float, default=1800.0, help="seconds; no run starts after it")

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run playbooks or integration targets at -vvvv --diff and look for leaked secrets.
 
 Needles: every API key of the sandbox (endpoints.json), ``iamapikey:<key>`` in base64 (a
@@ -180,7 +179,7 @@ def run_and_scan(command, env, needles, timeout, roots=None, exclude=()):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("targets", nargs="*")
     parser.add_argument("--all", action="store_true", help="every integration target")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds for the whole run")

@@ -119,8 +119,11 @@ def is_docker_config(path, text):
 
 def written_files(since, roots):
     for root in roots:
+        # A root asked for by name is scanned whole, even inside a folder skipped elsewhere
+        # (a pytest tmp_path lives under /tmp/pytest-of-*).
+        skip = None if SKIP_DIRS.search(root) else SKIP_DIRS
         for folder, dirs, files in os.walk(root):
-            dirs[:] = [d for d in dirs if not SKIP_DIRS.search(os.path.join(folder, d))]
+            dirs[:] = [d for d in dirs if not (skip and skip.search(os.path.join(folder, d)))]
             for name in files:
                 path = os.path.join(folder, name)
                 try:

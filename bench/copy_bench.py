@@ -167,6 +167,26 @@ class Runner:
     def docker_clean(self, tag, repo):
         self._docker("rmi", "-f", self.src_ref(tag), self.dest_ref(repo, tag), check=False)
 
+    def docker_forget_pushes(self):
+        """Make dockerd forget which destination repositories got its layers.
+
+        dockerd records, per layer, every repository it pushed the layer to, and mounts it
+        from there on the next push to that registry: without this, every docker
+        repetition after the first would be a mount, not a cold copy. The record is the
+        sandbox engine's own metadata store (JSON files under its data root).
+        """
+        info = self._docker_output("info", "--format", "{{.DockerRootDir}} {{.Driver}}").split()
+        store = Path(info[0]) / "image" / info[1] / "distribution" / "v2metadata-by-diffid" / "sha256"
+        for path in store.glob("*"):
+            records = json.loads(path.read_text())
+            kept = [r for r in records if not r.get("SourceRepository", "").startswith(self.sbx.dest + "/")]
+            if kept != records:
+                path.write_text(json.dumps(kept))
+
+    def _docker_output(self, *argv):
+        env = dict(os.environ, DOCKER_CONFIG=str(self.workdir / "docker"), DOCKER_HOST=self.sbx.docker_host)
+        return subprocess.run(["docker"] + list(argv), env=env, check=True, capture_output=True, text=True).stdout
+
     def docker(self, tag, repo):
         self._docker("pull", "-q", self.src_ref(tag))
         self._docker("tag", self.src_ref(tag), self.dest_ref(repo, tag))
@@ -223,34 +243,48 @@ def timed(func, *argv):
     return time.monotonic() - started
 
 
-def measure(runner, sbx, method, reps):
-    """{scenario: [seconds…]} and request counts of the last warm run."""
-    times = {"cold": [], "warm": [], "shared": []}
-    warm_requests = None
+def measure_once(runner, sbx, method, times, warm_counts):
+    """One repetition of ``method``: cold, then (not for curl/raw) warm and shared copies.
+
+    Appends to ``times`` ({scenario: [seconds…]}); ``warm_counts`` gets the request counts
+    of the warm copy, read from the sandbox request log.
+    """
     fn = getattr(runner, method)
-    for rep in range(reps):
-        repo = "%s-%s-%d" % (method, uuid.uuid4().hex[:6], rep)
-        if method == "docker":
-            runner.docker_clean("a", repo)
-        times["cold"].append(timed(fn, "a", repo))
-        if method in ("curl", "raw"):
-            continue
-        mark = sbx.request_mark()
-        times["warm"].append(timed(fn, "a", repo))
-        logged = sbx.requests_since(mark)
-        if logged is not None:
-            warm_requests = {
-                "manifest_src": sum(1 for r in logged if r["region"] == sbx.src_region and "/manifests/" in r["path"]),
-                "manifest_dest": sum(1 for r in logged if r["region"] == sbx.dest_region and "/manifests/" in r["path"]),
-                "writes": sum(1 for r in logged if r.get("mutating")),
-                "total": len(logged)}
-        if method == "docker":
-            runner.docker_clean("b", repo)
-        times["shared"].append(timed(fn, "b", repo))
-        if method == "docker":
-            runner.docker_clean("a", repo)
-            runner.docker_clean("b", repo)
-    return times, warm_requests
+    repo = "%s-%s-%d" % (method, uuid.uuid4().hex[:6], len(times["cold"]))
+    if method == "docker":
+        runner.docker_clean("a", repo)
+        runner.docker_forget_pushes()
+    times["cold"].append(timed(fn, "a", repo))
+    if method in ("curl", "raw"):
+        return
+    mark = sbx.request_mark()
+    times["warm"].append(timed(fn, "a", repo))
+    logged = sbx.requests_since(mark)
+    if logged is not None:
+        warm_counts[method] = {
+            "manifest_src": sum(1 for r in logged if r["region"] == sbx.src_region and "/manifests/" in r["path"]),
+            "manifest_dest": sum(1 for r in logged if r["region"] == sbx.dest_region and "/manifests/" in r["path"]),
+            "writes": sum(1 for r in logged if r.get("mutating")),
+            "total": len(logged)}
+    if method == "docker":
+        runner.docker_clean("b", repo)
+    times["shared"].append(timed(fn, "b", repo))
+    if method == "docker":
+        runner.docker_clean("a", repo)
+        runner.docker_clean("b", repo)
+
+
+def measure(runner, sbx, methods, reps_of):
+    """Round-robin: repetition k of every method runs before repetition k+1 of any, so a
+    change in the machine's load over the run weighs on all methods alike."""
+    results = {m: {"cold": [], "warm": [], "shared": []} for m in methods}
+    warm_counts = {}
+    for rep in range(max(reps_of(m) for m in methods)):
+        for method in methods:
+            if rep < reps_of(method):
+                print("rep %d: %s" % (rep + 1, method), flush=True)
+                measure_once(runner, sbx, method, results[method], warm_counts)
+    return results, warm_counts
 
 
 def peak_rss_mb(args):
@@ -313,14 +347,13 @@ def main():
         if args.latency_ms:
             rules = [{"kind": kind, "latency_ms": args.latency_ms} for kind in ("v2", "token")]
             sbx.control("PUT", "/_sandbox/faults", rules)
-        results, warm_counts = {}, {}
+        methods = [m for m in args.methods.split(",") if m != "docker" or sbx.docker_host]
+        unknown = sorted(set(methods) - set(METHODS))
+        if unknown:
+            raise SystemExit("unknown method(s) %s; choose from %s" % (", ".join(unknown), ", ".join(METHODS)))
         try:
-            for method in args.methods.split(","):
-                if method == "docker" and not sbx.docker_host:
-                    continue
-                reps = args.docker_reps if method == "docker" else args.reps
-                print("measuring %s (%d reps)" % (method, reps), flush=True)
-                results[method], warm_counts[method] = measure(runner, sbx, method, reps)
+            results, warm_counts = measure(
+                runner, sbx, methods, lambda m: args.docker_reps if m == "docker" else args.reps)
         finally:
             if args.latency_ms:
                 sbx.control("DELETE", "/_sandbox/faults")

@@ -160,7 +160,10 @@ def _write_endpoints(config):
         "api_key": main.api_key, "account_id": main.account_id,
         "iam_url": config.service_url, "docker_host": config.docker_host, "control_url": config.service_url,
         "resource_groups": main.resource_groups,
-        "regions": {r.name: {"domain": r.domain, "registry": r.registry, "api_url": f"{api}:{r.api_port}"}
+        # Over TLS the registry carries its scheme: clients assume plain http for a bare
+        # loopback host (as docker does), so without it they would not speak TLS.
+        "regions": {r.name: {"domain": r.domain, "api_url": f"{api}:{r.api_port}",
+                             "registry": f"https://{r.registry}" if config.tls else r.registry}
                     for r in config.regions.values()},
         "other_accounts": [{"api_key": a.api_key, "account_id": a.account_id, "resource_groups": a.resource_groups}
                            for a in others],

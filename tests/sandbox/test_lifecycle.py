@@ -99,9 +99,10 @@ def test_tls_serves_registry_iam_and_api_with_the_private_ca(private_sandbox, en
     ca = mine["ca_path"]
     registry = mine["regions"]["us-south"]["registry"]
     assert mine["iam_url"].startswith("https://") and mine["regions"]["us-south"]["api_url"].startswith("https://")
+    assert registry.startswith("https://127.0.0.1:")                  # the scheme is in the file
     with pytest.raises(requests.exceptions.SSLError):
-        requests.get(f"https://{registry}/v2/", timeout=30)
-    challenge = requests.get(f"https://{registry}/v2/", verify=ca, timeout=30)
+        requests.get(f"{registry}/v2/", timeout=30)
+    challenge = requests.get(f"{registry}/v2/", verify=ca, timeout=30)
     assert challenge.status_code == 401
     assert challenge.headers["WWW-Authenticate"].startswith(f'Bearer realm="{mine["iam_url"]}/oauth/token"')
     token = requests.post(f"{mine['iam_url']}/identity/token", verify=ca, timeout=30,

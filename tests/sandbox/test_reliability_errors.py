@@ -144,10 +144,8 @@ def test_tls_registry_with_ca_path_copies(tls_sandbox, endpoints, namespace):
     document, path = tls_sandbox
     source_digest = push_image(endpoints["regions"]["us-south"]["registry"], namespace + "/tls", "1",
                                endpoints["api_key"])
-    env = {"IC_API_KEY": document["api_key"], "ICR_ENDPOINTS": path, "ICR_CA_PATH": document["ca_path"],
-           # The TLS sandbox writes its registry without a scheme (plain http is assumed for
-           # loopback), so the scheme is given explicitly, as a user would.
-           "ICR_REGISTRY_HOST": "https://" + document["regions"]["us-south"]["registry"]}
+    # No registry override: the TLS sandbox's endpoints file gives the registry as https://…
+    env = {"IC_API_KEY": document["api_key"], "ICR_ENDPOINTS": path, "ICR_CA_PATH": document["ca_path"]}
     name = "tls" + os.urandom(4).hex()
     result = run_module("cr_image_copy", {
         "src": "%s/%s/tls:1" % (endpoints["regions"]["us-south"]["registry"], namespace),

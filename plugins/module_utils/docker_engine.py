@@ -153,8 +153,32 @@ _TRANSIENT_PUSH = re.compile(r"\b(?:429|500|502|503|504)\b|toomanyrequests|unava
                              r"broken pipe|unexpected EOF", re.IGNORECASE)
 
 
+# How the engine words a refusal of the credentials. dockerd says the same when the token
+# service only answered it 429/5xx: it then goes on without a token and the registry refuses.
+_AUTH_REFUSAL = re.compile(r"\bunauthorized\b|authentication required", re.IGNORECASE)
+
+
+class BusyTokenServiceError(IcrError):
+    """The engine reported an authentication failure, yet the token service gives us a push
+    token with the same credentials: the engine met a busy token service; retry the push."""
+
+
+class CredentialsRefusedError(IcrError):
+    """The token service refused the push credentials (or could not be asked): final."""
+
+
+def is_auth_refusal(exc):
+    """Whether the engine reported a push as refused credentials (real or not: see above)."""
+    return isinstance(exc, IcrError) and bool(_AUTH_REFUSAL.search(exc.message))
+
+
 def is_transient_push_error(exc):
-    """``should_retry`` for a push: the registry was busy or the connection broke."""
+    """``should_retry`` for a push: the registry or its token service was busy, or the
+    connection broke."""
+    if isinstance(exc, CredentialsRefusedError):
+        return False, None
+    if isinstance(exc, BusyTokenServiceError):
+        return True, None
     return (isinstance(exc, IcrError) and bool(_TRANSIENT_PUSH.search(str(exc)))), None
 
 
@@ -255,19 +279,43 @@ class DockerEngine:
         self._call("Tagging %s as %s:%s" % (image, repository, tag),
                    lambda: self.api.tag(image, repository, tag=tag, force=True))
 
-    def push(self, repository, tag, auth_config):
-        """Push ``repository:tag``; return ``(manifest digest, manifest size)`` from the stream."""
+    def push(self, repository, tag, auth_config, confirm_credentials=None):
+        """Push ``repository:tag``; return ``(manifest digest, manifest size)`` from the stream.
+
+        ``confirm_credentials()`` asks the registry's token service for a push token with
+        ``auth_config``, raising ``IcrError`` when it refuses (or stays busy). It is called when the engine reports refused credentials, to tell a real refusal (fail
+        now) from a busy token service (retry); without it such a push is never retried.
+        """
         what = "Pushing %s:%s" % (repository, tag)
 
         def push():
             events = self.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth_config)
             return read_stream(events, what)
+
+        def attempt():
+            try:
+                return self._call(what, push)
+            except IcrError as err:
+                if confirm_credentials is None or not is_auth_refusal(err):
+                    raise
+                self._confirm(what, err, confirm_credentials)
+                raise BusyTokenServiceError("%s (yet the token service accepts these credentials: the engine "
+                                            "met it busy)" % err.message, status=err.status)
         # The engine retries blob uploads itself but gives up on a 429/5xx answer to anything
         # else (manifest, token); a repeated push skips what already landed.
         extra = {"sleep": self._sleep} if self._sleep else {}
-        aux = retry_call(lambda: self._call(what, push), retries=self.retries,
-                         should_retry=is_transient_push_error, **extra)
+        aux = retry_call(attempt, retries=self.retries, should_retry=is_transient_push_error, **extra)
         pushed = [item for item in aux if item.get("Digest")]
         if not pushed:
             raise IcrError("%s failed: the engine reported no digest" % what)
         return pushed[-1]["Digest"], pushed[-1].get("Size")
+
+    @staticmethod
+    def _confirm(what, engine_error, confirm_credentials):
+        """Run ``confirm_credentials``; its failure ends the push with the token service's words."""
+        try:
+            confirm_credentials()
+        except IcrError as refusal:
+            raise CredentialsRefusedError(
+                "%s failed: %s (the engine said: %s)" % (what, refusal.message, engine_error.message),
+                status=refusal.status, code=refusal.code, transaction_id=refusal.transaction_id)

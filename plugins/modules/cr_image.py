@@ -398,8 +398,14 @@ class ImagePresent:
             return outcome
         repository = self.push_repository(ref, region)
         self.engine.tag(image["Id"], repository, ref.tag)
+
+        # dockerd reports a busy token service as refused credentials: asking the service
+        # ourselves tells the two apart (retry the push, or fail now).
+        def confirm():
+            self.client(region).confirm_token(ref.repository, ["pull", "push"])
         try:
-            digest = self.engine.push(repository, ref.tag, {"username": "iamapikey", "password": self.module.api_key})[0]
+            digest = self.engine.push(repository, ref.tag, {"username": "iamapikey", "password": self.module.api_key},
+                                      confirm_credentials=confirm)[0]
         except IcrError as err:
             raise self.explain(ref, region, err)
         pushed = self.remote(ref, region, image)
@@ -434,6 +440,11 @@ class ImagePresent:
                 return IcrError("Namespace %s does not exist in region %s, so %s cannot be pushed (%s). Create it with "
                                 "icr.registry.cr_namespace or set create_namespace: true"
                                 % (ref.namespace, region.name, ref, err.message), status=err.status, code=err.code)
+        if err.status in (401, 403):
+            return IcrError("The registry %s (region %s) refused the API key for %s; check api_key (IC_API_KEY) and "
+                            "its access to namespace %s. %s" % (self.module.registry_host(region), region.name, ref,
+                                                                ref.namespace, err.message),
+                            status=err.status, code=err.code, transaction_id=err.transaction_id)
         # ICR refuses pushes once storage is over quota; the registry's own words may not say so.
         try:
             over = over_storage_quota(self.module.api(region).get_quota())

@@ -42,9 +42,11 @@ class FakeEngine:
     def tag(self, image, repository, tag):
         self.calls.append(("tag", image, "%s:%s" % (repository, tag)))
 
-    def push(self, repository, tag, auth_config):
+    def push(self, repository, tag, auth_config, confirm_credentials=None):
         self.calls.append(("push", repository, tag, auth_config))
         if self.push_error:
+            if "unauthorized" in self.push_error and confirm_credentials:
+                confirm_credentials()  # the real engine asks on refused credentials (test_docker_engine_push)
             raise IcrError(self.push_error)
         image_id = self.images[[c for c in self.calls if c[0] == "tag"][-1][1]]["Id"]
         return self.registry.store(repository.split("/", 1)[1], tag, image_id), 500
@@ -54,6 +56,13 @@ class FakeRegistry:
     def __init__(self):
         self.manifests = {}
         self.error = None
+        self.token_error = None
+        self.token_requests = []
+
+    def confirm_token(self, repository, actions):
+        self.token_requests.append((repository, tuple(actions)))
+        if self.token_error:
+            raise self.token_error  # pylint: disable=raising-bad-type
 
     def store(self, repository, tag, config_digest):
         body = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
@@ -185,6 +194,18 @@ def test_quota_refusal_says_so(fakes, context):
     api.quota = {"limit": {"storage_bytes": -1}, "usage": {"storage_bytes": 1500}}
     engine.push_error = "Pushing x failed: Your account has exceeded its storage quota"
     assert "over its storage quota" in run(cr_image, build_args(context)).result["msg"]
+
+
+def test_refused_credentials_name_the_registry_and_the_reference(fakes, context):
+    engine, registry = fakes.engine, fakes.registry
+    engine.push_error = "Pushing x failed: unauthorized: authentication required"
+    registry.token_error = IcrError("the token service of 127.0.0.1:5201 refused the credentials: "
+                                    "The login credentials are not valid", status=401, code="UNAUTHORIZED")
+    outcome = run(cr_image, build_args(context))
+    assert outcome.failed and registry.token_requests == [("team/app", ("pull", "push"))]
+    assert outcome.result["msg"].startswith("The registry us.icr.io (region us-south) refused the API key for "
+                                            "us.icr.io/team/app:1.0")
+    assert "login credentials are not valid" in outcome.result["msg"] and outcome.result["error"]["status"] == 401
 
 
 def test_present_needs_tags_and_a_source(fakes, context):

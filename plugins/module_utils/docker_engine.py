@@ -167,9 +167,14 @@ class CredentialsRefusedError(IcrError):
     """The token service refused the push credentials (or could not be asked): final."""
 
 
+def engine_words(exc):
+    """What the engine said in a push error (``Pushing <name> failed: <words>``), not the name."""
+    return exc.message.split(" failed: ", 1)[-1]
+
+
 def is_auth_refusal(exc):
     """Whether the engine reported a push as refused credentials (real or not: see above)."""
-    return isinstance(exc, IcrError) and bool(_AUTH_REFUSAL.search(exc.message))
+    return isinstance(exc, IcrError) and bool(_AUTH_REFUSAL.search(engine_words(exc)))
 
 
 def is_transient_push_error(exc):

@@ -115,6 +115,7 @@ def test_other_failures_never_ask_the_token_service():
     ("Pushing r:1 failed: denied: requested access to the resource is denied", False),
     ("Pushing r:1 failed: toomanyrequests: slow down", False),
     ("Pushing r:1 failed: the namespace is unauthorizedly named", False),
+    ("Pushing 127.0.0.1:5201/team/unauthorized:1 failed: denied: requested access to the resource is denied", False),
 ])
 def test_auth_refusal_wording(message, refusal):
     assert is_auth_refusal(IcrError(message)) is refusal

@@ -288,8 +288,9 @@ class DockerEngine:
         """Push ``repository:tag``; return ``(manifest digest, manifest size)`` from the stream.
 
         ``confirm_credentials()`` asks the registry's token service for a push token with
-        ``auth_config``, raising ``IcrError`` when it refuses (or stays busy). It is called when the engine reports refused credentials, to tell a real refusal (fail
-        now) from a busy token service (retry); without it such a push is never retried.
+        ``auth_config``, raising ``IcrError`` when it refuses (or stays busy). It is called
+        when the engine reports refused credentials, to tell a real refusal (fail now) from
+        a busy token service (retry); without it such a push is never retried.
         """
         what = "Pushing %s:%s" % (repository, tag)
 

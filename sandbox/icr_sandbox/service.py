@@ -123,6 +123,9 @@ class Sandbox:
 
     def _wipe_region(self, region):
         supervisor.wipe_registry(self.config, region)
+        self._wait_registry(region, "after the reset")
+
+    def _wait_registry(self, region, when):
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
@@ -131,7 +134,25 @@ class Sandbox:
             except requests.RequestException:
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"registry of {region.name} did not come back after the reset")
+        raise RuntimeError(f"registry of {region.name} did not come back {when}")
+
+    def registry_process(self, region, action):
+        """Stops or starts one region's registry process; answers its state afterwards.
+
+        ``stop`` ends exactly the process the sandbox recorded (connections in flight break,
+        partial uploads stay in storage as a real crash leaves them); ``start`` runs it again
+        with the same config file and storage, and returns once it answers. Both are no-ops
+        when the registry is already in the wanted state.
+        """
+        with self.reset_lock:
+            running = supervisor.registry_pid(self.config.state_dir, region.name) is not None
+            if action == "stop" and running:
+                supervisor.stop_registry(self.config, region)
+            elif action == "start" and not running:
+                supervisor.start_registry(self.config, region)
+                self._wait_registry(region, "after a start")
+            pid = supervisor.registry_pid(self.config.state_dir, region.name)
+        return {"region": region.name, "running": pid is not None, "pid": pid}
 
 
 def _first(mapping, name):
@@ -278,8 +299,23 @@ class ServiceHandler(_Handler):
             self._legacy_namespace(body)
         elif path == "/_sandbox/health" and method == "GET":
             self._send(200, {"status": "ok"})
+        elif path.startswith("/_sandbox/registries/") and method in ("GET", "POST"):
+            self._registry_process(path, method)
         else:
             self._send(404, {"error": f"no such hook: {method} {path}"})
+
+    def _registry_process(self, path, method):
+        """``GET /_sandbox/registries/<region>``; ``POST …/<region>/stop`` or ``…/start``."""
+        parts = path[len("/_sandbox/registries/"):].split("/")
+        region = self.sandbox.config.regions.get(parts[0])
+        action = parts[1] if len(parts) == 2 and method == "POST" else None
+        if region is None or not (action in ("stop", "start") or (len(parts) == 1 and method == "GET")):
+            self._send(404, {"error": f"no such hook: {method} {path}"})
+            return
+        try:
+            self._send(200, self.sandbox.registry_process(region, action))
+        except RuntimeError as error:
+            self._send(500, {"error": str(error)})
 
     def _legacy_namespace(self, body):
         try:

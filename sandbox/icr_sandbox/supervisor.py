@@ -208,15 +208,31 @@ def scrubbed_env():
     return {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
 
 
+def registry_process_name(region_name):
+    return f"registry-{region_name}"
+
+
 def start_registry(config, region):
-    return spawn(config.state_dir, f"registry-{region.name}",
+    """Starts the region's registry from its config file (same port, storage and secret as before)."""
+    return spawn(config.state_dir, registry_process_name(region.name),
                  ["docker-registry", "serve", registry_config_path(config.state_dir, region.name)],
                  registry_log_name(region.name), env=scrubbed_env())
 
 
+def registry_pid(state_dir, region_name):
+    """PID of the region's registry while the process the sandbox recorded runs, else None."""
+    entry = read_records(state_dir).get(registry_process_name(region_name))
+    return entry["pid"] if entry and is_alive(entry) else None
+
+
+def stop_registry(config, region):
+    """Stops the region's registry, exactly the recorded process; its config and storage stay."""
+    stop(config.state_dir, registry_process_name(region.name))
+
+
 def wipe_registry(config, region):
     """Reset: stop the region's registry, empty its storage, start it again."""
-    stop(config.state_dir, f"registry-{region.name}")
+    stop_registry(config, region)
     shutil.rmtree(region.storage_root, ignore_errors=True)
     os.makedirs(region.storage_root, exist_ok=True)
     start_registry(config, region)

@@ -2,8 +2,8 @@
 
 Without a /v2 fault rule a connection is a raw TCP pass-through (``os.splice`` through a
 pipe, one thread per direction: bytes never enter Python). While rules exist, each new
-connection is handled HTTP-aware, one request per connection (``Connection: close`` both
-ways): the proxy reads the request head, applies the first matching rule (answer an error
+connection (but one opening with a TLS handshake, relayed raw) is handled HTTP-aware, one
+request per connection (``Connection: close`` both ways): the proxy reads the request head, applies the first matching rule (answer an error
 status itself; wait ``latency_ms``; reset the client connection after ``reset_after_bytes``
 of response body) and streams the rest.
 """
@@ -27,6 +27,7 @@ CHUNK = 1 << 20
 F_SETPIPE_SZ = 1031
 HEAD_LIMIT = 64 * 1024
 DRAIN_SECONDS = 2.0
+TLS_HANDSHAKE = b"\x16"
 
 
 class RegionProxy:
@@ -52,7 +53,7 @@ class RegionProxy:
         upstream = None
         try:
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self._faults.active("v2", self.region.name):
+            if self._faults.active("v2", self.region.name) and not _opens_with_tls(client):
                 self._serve_http(client)
                 return
             upstream = socket.create_connection(self._upstream)
@@ -141,6 +142,16 @@ class RegionProxy:
             sent += len(data)
             data = upstream.recv(CHUNK)
         return False
+
+
+def _opens_with_tls(client):
+    """True when the client starts a TLS handshake (dockerd tries https first on loopback).
+
+    Such a connection is relayed raw, so the registry answers it with plain HTTP at once, as
+    without rules; read as HTTP, no request head would ever come and dockerd would wait out
+    its 10 s TLS handshake timeout before falling back to http.
+    """
+    return client.recv(1, socket.MSG_PEEK) == TLS_HANDSHAKE
 
 
 def _read_head(sock):

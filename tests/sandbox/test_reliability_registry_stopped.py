@@ -1,14 +1,16 @@
-"""Reliability: a copy whose destination registry really stops mid-transfer (the process is
-ended through the sandbox hook, not a fault rule answering for it) fails with one clear line
-naming the registry, leaves no tag on an incomplete image, and completes on a rerun once
-the registry is back.
+"""Reliability: a copy or push whose destination registry really stops mid-transfer (the
+process ended through the sandbox hook, not a fault rule answering in its place) fails with
+one clear line naming the registry, leaves no tag on an incomplete image, and completes on a
+rerun once the registry is back.
 
-The window is made deterministic, not timed: blobs go up in 1 MiB PATCH chunks, each held
-LATENCY_MS by the destination's proxy, and the registry is stopped as soon as its own log
-shows a first chunk stored. The copy then still has most of its bytes to send.
+The windows are made deterministic, not timed. Copy: blobs go up in 1 MiB PATCH chunks, each
+held LATENCY_MS by the destination's proxy, and the registry stops as soon as its own log
+shows a first chunk stored. Push: the proxy holds the manifest PUT, and the registry stops
+as soon as that rule has fired (every blob is in by then).
 """
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -58,8 +60,8 @@ def restart_dest(control):
     registry_hook(control, DEST, "start")
 
 
-def served_digest(endpoints, region, reference):
-    """sha256 of the manifest the API serves for ``reference``; None when there is none."""
+def manifest_bytes(endpoints, region, reference):
+    """The manifest the API serves for ``reference``; None when there is none."""
     headers = {"Authorization": "Bearer " + iam_token(endpoints, endpoints["api_key"]),
                "Account": endpoints["account_id"]}
     url = "%s/api/v1/images/%s/manifest" % (endpoints["regions"][region]["api_url"], quote(reference, safe=""))
@@ -67,7 +69,17 @@ def served_digest(endpoints, region, reference):
     if response.status_code == 404:
         return None
     response.raise_for_status()
-    return "sha256:" + hashlib.sha256(response.content).hexdigest()
+    return response.content
+
+
+def served_digest(endpoints, region, reference):
+    """sha256 of the manifest served for ``reference``; None when there is none."""
+    content = manifest_bytes(endpoints, region, reference)
+    return None if content is None else "sha256:" + hashlib.sha256(content).hexdigest()
+
+
+def served_manifest(endpoints, region, reference):
+    return json.loads(manifest_bytes(endpoints, region, reference))
 
 
 def wait_for_request(control, since, region, method, path_part, done):
@@ -82,6 +94,47 @@ def wait_for_request(control, since, region, method, path_part, done):
     return False
 
 
+def program_of(pid):
+    """The program a PID runs now, or None when no such process exists."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return os.path.basename(handle.read().split(b"\0")[0].decode())
+    except FileNotFoundError:
+        return None
+
+
+def wait_for_rule(control, done):
+    """Polls the fault rules until the first one fired (True), or the module ``done`` first (False)."""
+    while not done.is_set():
+        if control.faults()[0]["fired"]:
+            return True
+        done.wait(LOG_POLL_SECONDS)
+    return False
+
+
+def run_in_background(name, args, env):
+    """Starts ``run_module`` in a thread; returns (thread, outcome dict, done event)."""
+    outcome, done = {}, threading.Event()
+
+    def run():
+        try:
+            outcome["result"] = run_module(name, args, env)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    return worker, outcome, done
+
+
+def partial_uploads(endpoints, region, repository):
+    """Upload sessions holding bytes in the region's registry storage for ``repository``."""
+    uploads = os.path.join(endpoints["state_dir"], "data", region, "docker", "registry", "v2", "repositories",
+                           repository, "_uploads")
+    return [name for name in (os.listdir(uploads) if os.path.isdir(uploads) else [])
+            if os.path.getsize(os.path.join(uploads, name, "data")) > 0]
+
+
 def test_copy_with_the_destination_registry_stopped_mid_transfer(
         endpoints, control, module_env, make_namespace, no_faults, restart_dest):
     src_ns, dest_ns = make_namespace(SOURCE), make_namespace(DEST)
@@ -93,16 +146,7 @@ def test_copy_with_the_destination_registry_stopped_mid_transfer(
     control.set_faults([{"kind": "v2", "region": DEST, "method": "PATCH", "latency_ms": LATENCY_MS}])
     since = control.last()
 
-    outcome, done = {}, threading.Event()
-
-    def copy():
-        try:
-            outcome["result"] = run_module("cr_image_copy", args, module_env)
-        finally:
-            done.set()
-
-    worker = threading.Thread(target=copy)
-    worker.start()
+    worker, outcome, done = run_in_background("cr_image_copy", args, module_env)
     try:
         assert wait_for_request(control, since, DEST, "PATCH", "/blobs/uploads/", done), \
             "the copy ended before any chunk reached the destination: %s" % outcome
@@ -118,22 +162,14 @@ def test_copy_with_the_destination_registry_stopped_mid_transfer(
     assert not [e for e in control.requests(since)["requests"]
                 if e["region"] == DEST and e["method"] == "PUT" and "/manifests/" in e["path"]]
     assert registry_hook(control, DEST, "start")["running"] is True
-    # The registry kept what it stored before it stopped, but no tag points at it.
+    # The registry kept the chunks it stored before it stopped, but no tag points at them.
+    assert partial_uploads(endpoints, DEST, "%s/%s" % (dest_ns, repo))
     assert served_digest(endpoints, DEST, dest_ref) is None
 
     again = run_module("cr_image_copy", args, module_env)
     assert not again.get("failed"), again.get("msg")
     assert again["changed"] is True and again["digest"] == digest
     assert served_digest(endpoints, DEST, dest_ref) == digest
-
-
-def program_of(pid):
-    """The program a PID runs now, or None when no such process exists."""
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            return os.path.basename(handle.read().split(b"\0")[0].decode())
-    except FileNotFoundError:
-        return None
 
 
 def test_stop_and_start_end_the_recorded_process_and_keep_the_storage(
@@ -160,3 +196,36 @@ def test_stop_and_start_end_the_recorded_process_and_keep_the_storage(
 
     unknown = requests.post(control.url + "/_sandbox/registries/nowhere/stop", timeout=TIMEOUT)
     assert unknown.status_code == 404
+
+
+def test_push_with_the_registry_stopped_before_the_manifest(
+        endpoints, control, module_env, make_namespace, no_faults, restart_dest):
+    """cr_image pull-and-push through dockerd: every blob lands, then the registry stops while
+    the manifest PUT is held by the proxy (the rule has fired), so no tag can be written."""
+    src_ns, dest_ns = make_namespace(SOURCE), make_namespace(DEST)
+    repo = "push" + os.urandom(3).hex()
+    push_image(endpoints["regions"][SOURCE]["registry"], "%s/%s" % (src_ns, repo), endpoints["api_key"], size_mb=2)
+    dest_ref = "de.icr.io/%s/%s:1" % (dest_ns, repo)
+    args = {"name": dest_ref, "source": "pull", "source_image": "us.icr.io/%s/%s:1" % (src_ns, repo), "retries": 1}
+    control.set_faults([{"kind": "v2", "region": DEST, "method": "PUT", "path_regex": "/manifests/",
+                         "latency_ms": 1000}])
+    worker, outcome, done = run_in_background("cr_image", args, module_env)
+    try:
+        assert wait_for_rule(control, done), "the push ended before its manifest: %s" % outcome
+        assert registry_hook(control, DEST, "stop")["running"] is False
+    finally:
+        worker.join(TIMEOUT * 2)
+    result = outcome["result"]
+    control.clear_faults()
+
+    assert_clear_failure(result, endpoints["regions"][DEST]["registry"])
+    assert registry_hook(control, DEST, "start")["running"] is True
+    assert served_digest(endpoints, DEST, dest_ref) is None
+
+    again = run_module("cr_image", args, module_env)
+    assert not again.get("failed"), again.get("msg")
+    assert again["changed"] is True and again["pushed"] is True
+    # dockerd compresses layers itself, so the digest is its own: what it reports is what is
+    # served, and the served manifest is the engine's image (its config digest is the image id).
+    assert served_digest(endpoints, DEST, dest_ref) == again["digest"]
+    assert served_manifest(endpoints, DEST, dest_ref)["config"]["digest"] == again["image_id"]

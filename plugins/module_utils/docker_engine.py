@@ -153,14 +153,14 @@ _TRANSIENT_PUSH = re.compile(r"\b(?:429|500|502|503|504)\b|toomanyrequests|unava
                              r"broken pipe|unexpected EOF", re.IGNORECASE)
 
 
-# How the engine words a refusal of the credentials. dockerd says the same when the token
-# service only answered it 429/5xx: it then goes on without a token and the registry refuses.
+# How the engine words a refusal of the credentials. dockerd says the same after a 429/5xx to
+# its ``GET /v2/`` ping: it then takes the registry for one without auth and is refused.
 _AUTH_REFUSAL = re.compile(r"\bunauthorized\b|authentication required", re.IGNORECASE)
 
 
-class BusyTokenServiceError(IcrError):
-    """The engine reported an authentication failure, yet the token service gives us a push
-    token with the same credentials: the engine met a busy token service; retry the push."""
+class TransientAuthError(IcrError):
+    """The engine reported refused credentials, yet the registry's token service accepts the
+    same ones: the engine met a busy registry on its way to a token; retry the push."""
 
 
 class CredentialsRefusedError(IcrError):
@@ -182,7 +182,7 @@ def is_transient_push_error(exc):
     connection broke."""
     if isinstance(exc, CredentialsRefusedError):
         return False, None
-    if isinstance(exc, BusyTokenServiceError):
+    if isinstance(exc, TransientAuthError):
         return True, None
     return (isinstance(exc, IcrError) and bool(_TRANSIENT_PUSH.search(str(exc)))), None
 
@@ -290,7 +290,7 @@ class DockerEngine:
         ``confirm_credentials()`` asks the registry's token service for a push token with
         ``auth_config``, raising ``IcrError`` when it refuses (or stays busy). It is called
         when the engine reports refused credentials, to tell a real refusal (fail now) from
-        a busy token service (retry); without it such a push is never retried.
+        a busy registry (retry); without it such a push is never retried.
         """
         what = "Pushing %s:%s" % (repository, tag)
 
@@ -305,8 +305,8 @@ class DockerEngine:
                 if confirm_credentials is None or not is_auth_refusal(err):
                     raise
                 self._confirm(what, err, confirm_credentials)
-                raise BusyTokenServiceError("%s (yet the token service accepts these credentials: the engine "
-                                            "met it busy)" % err.message, status=err.status)
+                raise TransientAuthError("%s (yet the token service accepts these credentials: the engine met "
+                                         "a busy registry)" % err.message, status=err.status)
         # The engine retries blob uploads itself but gives up on a 429/5xx answer to anything
         # else (manifest, token); a repeated push skips what already landed.
         extra = {"sleep": self._sleep} if self._sleep else {}

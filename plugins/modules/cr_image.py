@@ -399,8 +399,8 @@ class ImagePresent:
         repository = self.push_repository(ref, region)
         self.engine.tag(image["Id"], repository, ref.tag)
 
-        # dockerd reports a busy token service as refused credentials: asking the service
-        # ourselves tells the two apart (retry the push, or fail now).
+        # After a 429/5xx to its /v2/ ping dockerd reports refused credentials: asking the
+        # token service ourselves tells that from a real refusal (retry the push, or fail now).
         def confirm():
             self.client(region).confirm_token(ref.repository, ["pull", "push"])
         try:

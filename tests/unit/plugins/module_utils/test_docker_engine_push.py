@@ -2,14 +2,15 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """Push retries when the engine reports refused credentials (issue #8).
 
-dockerd words a busy token service (429/5xx to its token request) exactly like refused
-credentials. ``DockerEngine.push`` then asks ``confirm_credentials`` (the token service,
-through our own client): a token means the refusal was transient, a refusal is final.
+After a 429/5xx to its ``GET /v2/`` ping, dockerd pushes without a token and reports the
+registry's ``unauthorized: authentication required``, as for refused credentials.
+``DockerEngine.push`` then asks ``confirm_credentials`` (the token service, through our own
+client): a token means the refusal was transient, a refusal is final.
 """
 import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.docker_engine import (
-    BusyTokenServiceError, CredentialsRefusedError, DockerEngine, is_auth_refusal, is_transient_push_error)
+    TransientAuthError, CredentialsRefusedError, DockerEngine, is_auth_refusal, is_transient_push_error)
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 
 DIGEST = "sha256:" + "a" * 64
@@ -53,7 +54,7 @@ def push(api, retries=5, confirm=None):
                        confirm_credentials=confirm), slept
 
 
-def test_refused_credentials_with_a_token_granted_are_retried():
+def test_refused_credentials_the_token_service_accepts_are_retried():
     api, service = ScriptedEngineApi([UNAUTHORIZED, UNAUTHORIZED]), TokenService()
     (digest, size), slept = push(api, confirm=service)
     assert (digest, size) == (DIGEST, 525)
@@ -86,7 +87,7 @@ def test_a_token_service_still_busy_after_its_own_retries_ends_the_push():
 
 def test_the_retry_budget_bounds_transient_refusals():
     api, service = ScriptedEngineApi([UNAUTHORIZED] * 10), TokenService()
-    with pytest.raises(BusyTokenServiceError, match="authentication required") as info:
+    with pytest.raises(TransientAuthError, match="authentication required") as info:
         push(api, retries=3, confirm=service)
     assert api.pushes == 4 and service.asked == 4
     assert "the token service accepts these credentials" in info.value.message
@@ -122,7 +123,7 @@ def test_auth_refusal_wording(message, refusal):
 
 
 @pytest.mark.parametrize("error, retry", [
-    (BusyTokenServiceError("unauthorized: authentication required"), True),
+    (TransientAuthError("unauthorized: authentication required"), True),
     (CredentialsRefusedError("refused (the engine said: received unexpected HTTP status: 503)"), False),
     (IcrError("unauthorized: authentication required"), False),
     (IcrError("received unexpected HTTP status: 502 Bad Gateway"), True),

@@ -323,5 +323,5 @@ class DockerEngine:
             confirm_credentials()
         except IcrError as refusal:
             raise CredentialsRefusedError(
-                "%s failed: %s (the engine said: %s)" % (what, refusal.message, engine_error.message),
+                "%s failed: %s (the engine said: %s)" % (what, refusal.message, engine_words(engine_error)),
                 status=refusal.status, code=refusal.code, transaction_id=refusal.transaction_id)

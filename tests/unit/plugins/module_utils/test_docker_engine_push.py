@@ -72,7 +72,7 @@ def test_a_real_refusal_fails_at_once_naming_the_registry_and_repository():
     assert (error.status, error.code) == (401, "UNAUTHORIZED")
     assert error.message == ("Pushing 127.0.0.1:5201/team/app:1 failed: the token service of 127.0.0.1:5201 "
                              "refused the credentials: The login credentials are not valid "
-                             "(the engine said: Pushing 127.0.0.1:5201/team/app:1 failed: " + UNAUTHORIZED + ")")
+                             "(the engine said: " + UNAUTHORIZED + ")")
     assert "secret" not in str(error)
 
 

@@ -328,6 +328,7 @@ class ImagePresent:
         if self.module.check_mode:
             self.actions.append("built %s from %s" % (tag, params["path"]))
             return None, True
+        self.require_namespaces()
         labels = dict(user_labels, **{BUILD_HASH_LABEL: identity})
         image_id = self.engine.build(params["path"], tag, dockerfile=params["dockerfile"],
                                      build_args=build_args, target=params["target"], labels=labels,
@@ -351,6 +352,7 @@ class ImagePresent:
         if self.module.check_mode:
             image = self.engine.inspect(str(source))
             return (image["Id"] if image else None), False
+        self.require_namespaces()
         return self.engine.pull(str(source), auth_config=auth, platform=params["platform"]), False
 
     # ---------------------------------------------------------------- the registry
@@ -420,6 +422,18 @@ class ImagePresent:
         outcome.update(digest=digest, repo_digest="%s@%s" % (repository_name(ref), digest), size=size)
         return outcome
 
+    def require_namespaces(self):
+        """Before a build or a pull (minutes of work): fail now if a target namespace is missing
+        and will not be created, rather than after the work, at the push."""
+        if self.params["create_namespace"]:
+            return
+        listed = {}
+        for ref, region in self.refs:
+            if region.name not in listed:
+                listed[region.name] = self.module.api(region).list_namespaces()
+            if ref.namespace not in listed[region.name]:
+                raise missing_namespace(ref, region)
+
     def ensure_namespace(self, ref, region):
         api = self.module.api(region)
         if ref.namespace in api.list_namespaces():
@@ -437,9 +451,7 @@ class ImagePresent:
             except IcrError:
                 exists = True
             if not exists:
-                return IcrError("Namespace %s does not exist in region %s, so %s cannot be pushed (%s). Create it with "
-                                "icr.registry.cr_namespace or set create_namespace: true"
-                                % (ref.namespace, region.name, ref, err.message), status=err.status, code=err.code)
+                return missing_namespace(ref, region, err)
         if err.status in (401, 403):
             return IcrError("The registry %s (region %s) refused the API key for %s; check api_key (IC_API_KEY) and "
                             "its access to namespace %s. %s" % (self.module.registry_host(region), region.name, ref,
@@ -457,6 +469,14 @@ class ImagePresent:
                             "quota (icr.registry.cr_quota). The registry said: %s"
                             % (ref, region.name, usage, err.message), status=err.status, code=err.code)
         return err
+
+
+def missing_namespace(ref, region, err=None):
+    """The error for a push into a namespace that does not exist (``err``: what the registry said)."""
+    said = " (%s)" % err.message if err is not None else ""
+    return IcrError("Namespace %s does not exist in region %s, so %s cannot be pushed%s. Create it with "
+                    "icr.registry.cr_namespace or set create_namespace: true" % (ref.namespace, region.name, ref, said),
+                    status=getattr(err, "status", None), code=getattr(err, "code", None))
 
 
 class ImageAbsent:

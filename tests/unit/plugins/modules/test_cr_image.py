@@ -177,6 +177,10 @@ def test_missing_namespace_is_named_and_can_be_created(fakes, context):
     outcome = run(cr_image, build_args(context, name="us.icr.io/ghost/app:1.0"))
     assert outcome.failed and "Namespace ghost does not exist" in outcome.result["msg"]
     assert "create_namespace" in outcome.result["msg"]
+    assert fakes.engine.calls == []          # refused before the build, not after it
+    pulled = run(cr_image, {"name": "us.icr.io/ghost/app:1.0", "source": "pull", "source_image": "docker.io/x:1"})
+    assert pulled.failed and "Namespace ghost does not exist" in pulled.result["msg"]
+    assert fakes.engine.calls == []          # nor pulled
     registry.error = None
     created = run(cr_image, build_args(context, name="us.icr.io/ghost/app:1.0", create_namespace=True)).result
     assert created["images"][0]["namespace_created"] and ("create_namespace", "ghost") in api.writes

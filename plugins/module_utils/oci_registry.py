@@ -46,6 +46,14 @@ INDEX_TYPES = frozenset({DOCKER_MANIFEST_LIST, OCI_INDEX})
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+# docker-registry 2.8 rewrites a repository's link to a blob in place (truncate, then write)
+# whenever a client commits or mounts that blob again; a manifest PUT that reads the link in
+# between is refused as if the blob were bad or missing. Concurrent copies of one image to one
+# repository hit it, and ICR can answer the same. We PUT a manifest only after every blob it
+# references is committed or seen, so such a refusal is the race: retried briefly, a few times.
+LINK_RACE_CODES = frozenset({"DIGEST_INVALID", "MANIFEST_BLOB_UNKNOWN"})
+LINK_RACE_RETRIES = 3
+LINK_RACE_BASE_DELAY = 0.25  # seconds; the registry's window lasts milliseconds
 TOKEN_REFRESH_MARGIN = 30  # seconds: never start a request with a token about to expire
 DEFAULT_TOKEN_LIFETIME = 60  # the distribution spec's default when expires_in is absent
 _CHALLENGE_PARAM_RE = re.compile(r'\s*([a-zA-Z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?')
@@ -162,6 +170,11 @@ def is_retryable(exc):
     return False, None
 
 
+def is_link_race(exc):
+    """The ``should_retry`` for a manifest PUT whose blobs are all in place: the link race."""
+    return isinstance(exc, IcrError) and exc.code in LINK_RACE_CODES, None
+
+
 class RegistryClient:
     """A /v2 client for one registry host.
 
@@ -191,6 +204,7 @@ class RegistryClient:
         self._challenge = None  # (scheme, params) learned from GET /v2/
         self._tokens = {}  # frozenset(scopes) -> (token, expires_at)
         self.request_count = 0
+        self.sleep = time.sleep  # the pause between link-race retries (tests replace it)
 
     # ----------------------------------------------------------------- auth
     def _ping(self):
@@ -338,11 +352,30 @@ class RegistryClient:
         return Manifest.from_bytes(response.content, response.headers.get("Content-Type"), expected)
 
     def put_manifest(self, repository, reference, manifest):
-        """PUT the exact bytes under a tag or digest; returns the digest the registry reports."""
-        response = self.request("PUT", "/v2/%s/manifests/%s" % (repository, reference),
+        """PUT the exact bytes under a tag or digest; returns the digest the registry reports.
+
+        Call it once every blob the manifest references is in the repository: a refusal that
+        names a blob is then taken for the registry's link race and retried (LINK_RACE_CODES).
+        """
+        what = "writing manifest %s:%s" % (repository, reference)
+
+        def attempt():
+            return self.request("PUT", "/v2/%s/manifests/%s" % (repository, reference),
                                 [repository_scope(repository, ["pull", "push"])], ok=(201,),
                                 data=manifest.raw, headers={"Content-Type": manifest.media_type},
-                                what="writing manifest %s:%s" % (repository, reference))
+                                what=what)
+
+        try:
+            response = retry_call(attempt, retries=LINK_RACE_RETRIES, should_retry=is_link_race,
+                                  base_delay=LINK_RACE_BASE_DELAY, sleep=self.sleep)
+        except IcrError as exc:
+            if exc.code not in LINK_RACE_CODES:
+                raise
+            raise IcrError("%s; refused %d times in a row although every blob it references "
+                           "was in the repository just before, which another client writing the "
+                           "same repository at once can cause: run the task again"
+                           % (exc.message, LINK_RACE_RETRIES + 1),
+                           status=exc.status, code=exc.code, transaction_id=exc.transaction_id)
         response.close()
         digest = response.headers.get("Docker-Content-Digest") or manifest.digest
         if digest != manifest.digest:

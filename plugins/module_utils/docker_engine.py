@@ -148,9 +148,12 @@ def read_stream(events, what):
     return aux
 
 
-# How the engine words a registry's 429/5xx or a dropped connection in a push error.
+# How the engine words a registry's 429/5xx or a dropped connection in a push error; and a
+# manifest refused as "digest invalid"/"blob unknown" while another client links the same
+# blobs into the repository (docker-registry 2.8 rewrites a link in place: oci_registry's
+# LINK_RACE_CODES is the same race for the copy engine).
 _TRANSIENT_PUSH = re.compile(r"\b(?:429|500|502|503|504)\b|toomanyrequests|unavailable|connection reset|"
-                             r"broken pipe|unexpected EOF", re.IGNORECASE)
+                             r"broken pipe|unexpected EOF|digest invalid|blob unknown", re.IGNORECASE)
 
 
 # How the engine words a refusal of the credentials. dockerd says the same after a 429/5xx to

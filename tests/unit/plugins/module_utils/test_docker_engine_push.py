@@ -127,6 +127,10 @@ def test_auth_refusal_wording(message, refusal):
     (CredentialsRefusedError("refused (the engine said: received unexpected HTTP status: 503)"), False),
     (IcrError("unauthorized: authentication required"), False),
     (IcrError("received unexpected HTTP status: 502 Bad Gateway"), True),
+    # the link race of concurrent pushes into one repository (see oci_registry.LINK_RACE_CODES)
+    (IcrError("Pushing r:1 failed: digest invalid: provided digest did not match uploaded content"), True),
+    (IcrError("Pushing r:1 failed: manifest blob unknown: blob unknown to registry"), True),
+    (IcrError("Pushing r:1 failed: denied: requested access to the resource is denied"), False),
     (ValueError("503"), False),
 ])
 def test_transient_push_errors(error, retry):

@@ -135,3 +135,17 @@ def test_auth_refusal_wording(message, refusal):
 ])
 def test_transient_push_errors(error, retry):
     assert is_transient_push_error(error) == (retry, None)
+
+
+def test_push_retries_a_busy_registry():
+    api = ScriptedEngineApi(["received unexpected HTTP status: 503 Service Unavailable", "toomanyrequests: slow down"])
+    engine = DockerEngine("unix:///x", api=api, retries=2, sleep=lambda s: None)
+    assert engine.push("r", "v1", {})[0] == DIGEST
+    assert api.pushes == 3
+
+
+def test_push_does_not_retry_a_refusal():
+    api = ScriptedEngineApi(["denied: requested access to the resource is denied"])
+    with pytest.raises(IcrError, match="denied"):
+        DockerEngine("unix:///x", api=api, retries=5, sleep=lambda s: None).push("r", "v1", {})
+    assert api.pushes == 1

@@ -8,7 +8,6 @@ import requests
 from ibm_cloud_sdk_core import DetailedResponse
 from ibm_cloud_sdk_core.token_managers import token_manager as sdk_token_manager
 
-from ansible_collections.icr.registry.plugins.module_utils.docker_engine import DockerEngine
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.icr_api import IamSession, IcrApi, RetryPolicy
 from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
@@ -96,33 +95,3 @@ def test_registry_ca_path_wins_over_requests_ca_bundle(monkeypatch):
     with pytest.raises(IcrError):
         client.get_manifest("team/app", "1")
     assert used == ["/private/ca.crt"]
-
-
-class FlakyEngineApi:
-    """An engine API whose pushes report the given errors first, then succeed."""
-
-    def __init__(self, errors):
-        self.errors = list(errors)
-        self.pushes = 0
-
-    def push(self, repository, tag=None, stream=False, decode=False, auth_config=None):
-        self.pushes += 1
-        if self.errors:
-            message = self.errors.pop(0)
-            return iter([{"error": message, "errorDetail": {"message": message}}])
-        return iter([{"aux": {"Tag": tag, "Digest": "sha256:" + "a" * 64, "Size": 1}}])
-
-
-def test_push_retries_a_busy_registry():
-    api = FlakyEngineApi(["received unexpected HTTP status: 503 Service Unavailable",
-                          "toomanyrequests: slow down"])
-    engine = DockerEngine("unix:///x", api=api, retries=2, sleep=lambda s: None)
-    assert engine.push("r", "v1", {})[0] == "sha256:" + "a" * 64
-    assert api.pushes == 3
-
-
-def test_push_does_not_retry_a_refusal():
-    api = FlakyEngineApi(["denied: requested access to the resource is denied"])
-    with pytest.raises(IcrError, match="denied"):
-        DockerEngine("unix:///x", api=api, retries=5, sleep=lambda s: None).push("r", "v1", {})
-    assert api.pushes == 1

@@ -26,7 +26,7 @@ import re
 import stat
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, one_line
-from ansible_collections.icr.registry.plugins.module_utils.retry import retry_call
+from ansible_collections.icr.registry.plugins.module_utils.retry import RETRYABLE_STATUS, retry_call
 
 try:
     import docker
@@ -148,12 +148,13 @@ def read_stream(events, what):
     return aux
 
 
-# How the engine words a registry's 429/5xx or a dropped connection in a push error; and a
+# How the engine words a registry's 429/5xx or a dropped connection (Go's "EOF" or
+# "unexpected EOF" when the registry closes it mid-request) in a push error; and a
 # manifest refused as "digest invalid"/"blob unknown" while another client links the same
 # blobs into the repository (docker-registry 2.8 rewrites a link in place: oci_registry's
 # LINK_RACE_CODES is the same race for the copy engine).
 _TRANSIENT_PUSH = re.compile(r"\b(?:429|500|502|503|504)\b|toomanyrequests|unavailable|connection reset|"
-                             r"broken pipe|unexpected EOF|digest invalid|blob unknown", re.IGNORECASE)
+                             r"broken pipe|\bEOF\b|digest invalid|blob unknown", re.IGNORECASE)
 
 
 # How the engine words a refusal of the credentials. dockerd says the same after a 429/5xx to
@@ -187,7 +188,10 @@ def is_transient_push_error(exc):
         return False, None
     if isinstance(exc, TransientAuthError):
         return True, None
-    return (isinstance(exc, IcrError) and bool(_TRANSIENT_PUSH.search(str(exc)))), None
+    if not isinstance(exc, IcrError):
+        return False, None
+    # The engine's words only: a repository named "eof" or "unavailable" is no reason to retry.
+    return bool(_TRANSIENT_PUSH.search(engine_words(exc)) or exc.status in RETRYABLE_STATUS), None
 
 
 def platform_of(image):

@@ -127,10 +127,17 @@ def test_auth_refusal_wording(message, refusal):
     (CredentialsRefusedError("refused (the engine said: received unexpected HTTP status: 503)"), False),
     (IcrError("unauthorized: authentication required"), False),
     (IcrError("received unexpected HTTP status: 502 Bad Gateway"), True),
+    # the registry closed the connection (stopped, restarted) mid-request
+    (IcrError('Pushing r:1 failed: Put "http://127.0.0.1:5201/v2/team/app/manifests/1": EOF'), True),
+    (IcrError("Pushing r:1 failed: unexpected EOF"), True),
     # the link race of concurrent pushes into one repository (see oci_registry.LINK_RACE_CODES)
     (IcrError("Pushing r:1 failed: digest invalid: provided digest did not match uploaded content"), True),
     (IcrError("Pushing r:1 failed: manifest blob unknown: blob unknown to registry"), True),
     (IcrError("Pushing r:1 failed: denied: requested access to the resource is denied"), False),
+    (IcrError("Pushing 127.0.0.1:5201/team/eof:1 failed: denied: requested access to the resource is denied"), False),
+    (IcrError("Pushing 127.0.0.1:5201/team/unavailable:1 failed: denied: requested access to the resource is denied"),
+     False),
+    (IcrError("Pushing r:1 failed: engine error", status=500), True),   # the engine's own HTTP status
     (ValueError("503"), False),
 ])
 def test_transient_push_errors(error, retry):

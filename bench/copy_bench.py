@@ -159,9 +159,11 @@ class Runner:
                "docker://" + self.src_ref(tag), "docker://" + self.dest_ref(repo, tag)]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
+    def _docker_env(self):
+        return dict(os.environ, DOCKER_CONFIG=str(self.workdir / "docker"), DOCKER_HOST=self.sbx.docker_host)
+
     def _docker(self, *argv, check=True):
-        env = dict(os.environ, DOCKER_CONFIG=str(self.workdir / "docker"), DOCKER_HOST=self.sbx.docker_host)
-        return subprocess.run(["docker"] + list(argv), env=env, check=check,
+        return subprocess.run(["docker"] + list(argv), env=self._docker_env(), check=check,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if not check else None)
 
     def docker_clean(self, tag, repo):
@@ -184,8 +186,8 @@ class Runner:
                 path.write_text(json.dumps(kept))
 
     def _docker_output(self, *argv):
-        env = dict(os.environ, DOCKER_CONFIG=str(self.workdir / "docker"), DOCKER_HOST=self.sbx.docker_host)
-        return subprocess.run(["docker"] + list(argv), env=env, check=True, capture_output=True, text=True).stdout
+        return subprocess.run(["docker"] + list(argv), env=self._docker_env(), check=True,
+                              capture_output=True, text=True).stdout
 
     def docker(self, tag, repo):
         self._docker("pull", "-q", self.src_ref(tag))

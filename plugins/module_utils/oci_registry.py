@@ -204,7 +204,7 @@ class RegistryClient:
         self._challenge = None  # (scheme, params) learned from GET /v2/
         self._tokens = {}  # frozenset(scopes) -> (token, expires_at)
         self.request_count = 0
-        self.sleep = time.sleep  # the pause between link-race retries (tests replace it)
+        self.sleep = time.sleep  # the pause between retries of any kind (tests replace it)
 
     # ----------------------------------------------------------------- auth
     def _ping(self):
@@ -318,7 +318,7 @@ class RegistryClient:
         try:
             if not retry:
                 return attempt()
-            return retry_call(attempt, retries=self.retries, should_retry=is_retryable)
+            return retry_call(attempt, retries=self.retries, should_retry=is_retryable, sleep=self.sleep)
         except requests.RequestException as exc:
             # Retries spent (or none allowed): one line for the module, not a traceback.
             raise IcrError("%s failed: cannot reach %s (%s)"

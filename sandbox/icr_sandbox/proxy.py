@@ -2,10 +2,11 @@
 
 Without a /v2 fault rule a connection is a raw TCP pass-through (``os.splice`` through a
 pipe, one thread per direction: bytes never enter Python). While rules exist, each new
-connection (but one opening with a TLS handshake, relayed raw) is handled HTTP-aware, one
-request per connection (``Connection: close`` both ways): the proxy reads the request head, applies the first matching rule (answer an error
-status itself; wait ``latency_ms``; reset the client connection after ``reset_after_bytes``
-of response body) and streams the rest.
+connection (except one opening with a TLS handshake, relayed raw) is handled HTTP-aware,
+one request per connection (``Connection: close`` both ways): the proxy reads the request
+head, applies the first matching rule (answer an error status itself; wait ``latency_ms``;
+reset the client connection after ``reset_after_bytes`` of response body) and streams the
+rest.
 """
 
 import asyncio

@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
-"""Parallel, streaming, verified registry-to-registry copy on top of ``oci_registry``.
+"""Parallel, streaming, verified copy of an image into a registry, on top of ``oci_registry``.
 
-Blob bytes go from the source's GET straight into the destination's upload, through a
-generator that hashes them on the way: nothing is buffered beyond one chunk per blob,
-nothing touches the disk, and a blob whose bytes do not hash to its digest is aborted
-before the registry could commit it. Manifests are PUT only after every blob they
+The source is a registry (``SourceImage``, for cr_image_copy) or an image exported from a
+Docker engine (``image_archive.ArchiveImage``, for cr_image's push). Blob bytes go from the
+source straight into the destination's upload, through a generator that hashes them on the
+way: nothing is buffered beyond one chunk per blob, a registry-to-registry copy touches no
+disk, and a blob whose bytes do not hash to its digest is aborted before the registry could
+commit it. Manifests are PUT only after every blob they
 reference is committed (for an index: the children, then the index), so a tag never
 points at an incomplete image.
 """
@@ -14,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -165,8 +168,13 @@ def select_platforms(index, platforms):
 
 
 class SourceImage:
-    """What to copy: the top manifest (possibly a platform-filtered index) and, loaded only
-    when a destination needs it, the image manifests it references."""
+    """What to copy from a registry: the top manifest (possibly a platform-filtered index)
+    and, loaded only when a destination needs it, the image manifests it references.
+
+    The copy engine asks a source for ``digest``, ``manifest``, ``images()``, ``host`` (a
+    destination on the same host mounts blobs from ``repository``) and ``open_blob()``;
+    ``image_archive.ArchiveImage`` answers the same for an image exported from an engine.
+    """
 
     def __init__(self, client, repository, manifest):
         self.client = client
@@ -177,6 +185,19 @@ class SourceImage:
     @property
     def digest(self):
         return self.manifest.digest
+
+    @property
+    def host(self):
+        return self.client.host
+
+    @contextlib.contextmanager
+    def open_blob(self, digest):
+        """The blob's bytes as chunks (not yet verified), streamed from the registry."""
+        response = self.client.get_blob(self.repository, digest)
+        try:
+            yield response_chunks(response)
+        finally:
+            response.close()
 
     def images(self):
         """Image manifests to copy, children before parents; each has ``.blobs()``."""
@@ -258,7 +279,7 @@ class CopyEngine:
             return result
         result.changed = True
         images = source.images()
-        if dest.host == source.client.host:
+        if dest.host == source.host:
             mount_from = source.repository
         if mount_from == repository:
             mount_from = None
@@ -325,23 +346,19 @@ class CopyEngine:
         result.count(outcome, size)
 
     def _stream_blob(self, source, dest, repository, upload_url, digest, size, abort):
-        """GET from the source straight into the destination's upload session."""
-        response = None
+        """Read from the source straight into the destination's upload session."""
         try:
-            response = source.client.get_blob(source.repository, digest)
-            chunks = verified_chunks(response_chunks(response), digest, size, abort)
-            if self.chunk_size and size > self.chunk_size:
-                offset = 0
-                for piece in byte_slices(chunks, self.chunk_size):
-                    length = min(self.chunk_size, size - offset)
-                    upload_url = dest.patch_blob(upload_url, piece, offset, length, repository)
-                    offset += length
-                dest.commit_blob(upload_url, digest, repository)
-            else:
-                dest.put_blob(upload_url, digest, chunks, size, repository)
+            with source.open_blob(digest) as raw_chunks:
+                chunks = verified_chunks(raw_chunks, digest, size, abort)
+                if self.chunk_size and size > self.chunk_size:
+                    offset = 0
+                    for piece in byte_slices(chunks, self.chunk_size):
+                        length = min(self.chunk_size, size - offset)
+                        upload_url = dest.patch_blob(upload_url, piece, offset, length, repository)
+                        offset += length
+                    dest.commit_blob(upload_url, digest, repository)
+                else:
+                    dest.put_blob(upload_url, digest, chunks, size, repository)
         except BaseException:
             dest.cancel_upload(upload_url, repository)
             raise
-        finally:
-            if response is not None:
-                response.close()

@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
-"""The collection's only client of a Docker engine: build, pull, tag, push, inspect.
+"""The collection's only client of a Docker engine: build, pull, tag, inspect, export.
 
 ``DockerEngine`` wraps the docker SDK's low-level API on one engine (``docker_host``: a
 local ``unix://`` socket, ``tcp://`` with the usual ``DOCKER_TLS_VERIFY``/``DOCKER_CERT_PATH``
-environment, or ``ssh://``). Registry credentials are handed to the engine in-process as
+environment, or ``ssh://``). Credentials for a pull are handed to the engine in-process as
 ``auth_config`` (the ``X-Registry-Auth`` header): never on a command line, never in a file.
+Pushes do not go through the engine: ``export`` streams its archive of an image, which
+``image_archive`` and the copy engine upload with the collection's own retries.
 Builds use the classic builder (the one every engine has). Streams are read to the end and
 their ``error`` events become ``IcrError``.
 
@@ -22,11 +24,9 @@ import hashlib
 import importlib.util
 import json
 import os
-import re
 import stat
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, one_line
-from ansible_collections.icr.registry.plugins.module_utils.retry import RETRYABLE_STATUS, retry_call
 
 try:
     import docker
@@ -148,52 +148,6 @@ def read_stream(events, what):
     return aux
 
 
-# How the engine words a registry's 429/5xx or a dropped connection (Go's "EOF" or
-# "unexpected EOF" when the registry closes it mid-request) in a push error; and a
-# manifest refused as "digest invalid"/"blob unknown" while another client links the same
-# blobs into the repository (docker-registry 2.8 rewrites a link in place: oci_registry's
-# LINK_RACE_CODES is the same race for the copy engine).
-_TRANSIENT_PUSH = re.compile(r"\b(?:429|500|502|503|504)\b|toomanyrequests|unavailable|connection reset|"
-                             r"broken pipe|\bEOF\b|digest invalid|blob unknown", re.IGNORECASE)
-
-
-# How the engine words a refusal of the credentials. dockerd says the same after a 429/5xx to
-# its ``GET /v2/`` ping: it then takes the registry for one without auth and is refused.
-_AUTH_REFUSAL = re.compile(r"\bunauthorized\b|authentication required", re.IGNORECASE)
-
-
-class TransientAuthError(IcrError):
-    """The engine reported refused credentials, yet the registry's token service accepts the
-    same ones: the engine met a busy registry on its way to a token; retry the push."""
-
-
-class CredentialsRefusedError(IcrError):
-    """The token service refused the push credentials (or could not be asked): final."""
-
-
-def engine_words(exc):
-    """What the engine said in a push error (``Pushing <name> failed: <words>``), not the name."""
-    return exc.message.split(" failed: ", 1)[-1]
-
-
-def is_auth_refusal(exc):
-    """Whether the engine reported a push as refused credentials (real or not: see above)."""
-    return isinstance(exc, IcrError) and bool(_AUTH_REFUSAL.search(engine_words(exc)))
-
-
-def is_transient_push_error(exc):
-    """``should_retry`` for a push: the registry or its token service was busy, or the
-    connection broke."""
-    if isinstance(exc, CredentialsRefusedError):
-        return False, None
-    if isinstance(exc, TransientAuthError):
-        return True, None
-    if not isinstance(exc, IcrError):
-        return False, None
-    # The engine's words only: a repository named "eof" or "unavailable" is no reason to retry.
-    return bool(_TRANSIENT_PUSH.search(engine_words(exc)) or exc.status in RETRYABLE_STATUS), None
-
-
 def platform_of(image):
     """``{os, architecture, variant}`` of an engine image inspection."""
     return {"os": image.get("Os") or "linux", "architecture": image.get("Architecture") or "",
@@ -219,7 +173,7 @@ def client_arguments(docker_host=None, timeout=60, environment=None):
 class DockerEngine:
     """One Docker engine. Every failure surfaces as ``IcrError`` naming what was being done."""
 
-    def __init__(self, docker_host=None, timeout=60, api=None, retries=0, sleep=None):
+    def __init__(self, docker_host=None, timeout=60, api=None):
         if api is None:
             if DOCKER_IMPORT_ERROR is not None:
                 raise IcrError("The docker SDK is missing (%s): install %s" % (DOCKER_IMPORT_ERROR, DOCKER_REQUIREMENTS))
@@ -230,8 +184,6 @@ class DockerEngine:
         else:
             self.base_url = docker_host
         self.api = api
-        self.retries = retries
-        self._sleep = sleep
 
     def _call(self, what, func):
         try:
@@ -291,44 +243,13 @@ class DockerEngine:
         self._call("Tagging %s as %s:%s" % (image, repository, tag),
                    lambda: self.api.tag(image, repository, tag=tag, force=True))
 
-    def push(self, repository, tag, auth_config, confirm_credentials=None):
-        """Push ``repository:tag``; return ``(manifest digest, manifest size)`` from the stream.
-
-        ``confirm_credentials()`` asks the registry's token service for a push token with
-        ``auth_config``, raising ``IcrError`` when it refuses (or stays busy). It is called
-        when the engine reports refused credentials, to tell a real refusal (fail now) from
-        a busy registry (retry); without it such a push is never retried.
-        """
-        what = "Pushing %s:%s" % (repository, tag)
-
-        def push():
-            events = self.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth_config)
-            return read_stream(events, what)
-
-        def attempt():
-            try:
-                return self._call(what, push)
-            except IcrError as err:
-                if confirm_credentials is None or not is_auth_refusal(err):
-                    raise
-                self._confirm(what, err, confirm_credentials)
-                raise TransientAuthError("%s (yet the token service accepts these credentials: the engine met "
-                                         "a busy registry)" % err.message, status=err.status)
-        # The engine retries blob uploads itself but gives up on a 429/5xx answer to anything
-        # else (manifest, token); a repeated push skips what already landed.
-        extra = {"sleep": self._sleep} if self._sleep else {}
-        aux = retry_call(attempt, retries=self.retries, should_retry=is_transient_push_error, **extra)
-        pushed = [item for item in aux if item.get("Digest")]
-        if not pushed:
-            raise IcrError("%s failed: the engine reported no digest" % what)
-        return pushed[-1]["Digest"], pushed[-1].get("Size")
-
-    @staticmethod
-    def _confirm(what, engine_error, confirm_credentials):
-        """Run ``confirm_credentials``; its failure ends the push with the token service's words."""
-        try:
-            confirm_credentials()
-        except IcrError as refusal:
-            raise CredentialsRefusedError(
-                "%s failed: %s (the engine said: %s)" % (what, refusal.message, engine_words(engine_error)),
-                status=refusal.status, code=refusal.code, transaction_id=refusal.transaction_id)
+    def export(self, image_id, chunk_size=1024 * 1024):
+        """The engine's archive of ``image_id`` (what ``docker save`` writes), as byte chunks."""
+        what = "Exporting image %s from the engine" % image_id
+        chunks = self._call(what, lambda: self.api.get_image(image_id, chunk_size=chunk_size))
+        iterator = iter(chunks)
+        while True:
+            chunk = self._call(what, lambda: next(iterator, None))
+            if chunk is None:
+                return
+            yield chunk

@@ -13,14 +13,20 @@ short_description: Build, pull or take a local image and push it to IBM Cloud Co
 version_added: 1.0.0
 description:
   - With O(state=present), gets an image into a Docker engine (build it, pull it from any registry, or take one the
-    engine already has) and pushes it to one or more ICR references through that engine.
+    engine already has) and pushes it to one or more ICR references.
   - A build runs only when the Dockerfile, the build context (as the engine would receive it, honouring
     C(.dockerignore)) or the build options changed since the image the engine holds under the first O(name) was built;
     the identity of a build is recorded in the image label C(icr.registry.build-hash).
   - Before pushing, the manifest of the tag is read from the registry (the manifest only, no layer) and its config
     digest compared with the local image ID; when they are equal nothing is pushed.
-  - The engine pushes with the ICR credentials (user C(iamapikey) and O(api_key)), handed over in-process; no
-    C(docker login) is needed and nothing is written to a Docker config file.
+  - The push does not go through the engine. The module exports the image from the engine (as C(docker save) does)
+    into a private temporary directory under the remote temporary directory, compresses its layers reproducibly, and
+    uploads it the way M(icr.registry.cr_image_copy) copies - layers in parallel, every request retried on 429, 5xx
+    and resets, layers the repository already has skipped, and the tag written last, only once every layer is
+    committed. The engine never receives the ICR credentials; no C(docker login) is needed and nothing is written to
+    a Docker config file.
+  - With a remote engine (O(docker_host)) the image travels from the engine to the host running the module, then
+    to the registry; that host needs free space for the compressed image while the task runs.
   - With O(state=absent), deletes images by tag or digest the way C(ibmcloud cr image-rm) does; the digest and every
     tag on it in that repository go to the trash (restore them with M(icr.registry.cr_image_restore)).
 author:
@@ -218,6 +224,10 @@ images:
     size: {description: Bytes in the registry., type: int}
     pushed: {description: Whether it was pushed., type: bool}
     namespace_created: {description: Whether its namespace was created., type: bool}
+    blobs_copied: {description: Blobs (config and layers) uploaded by this push., type: int}
+    blobs_skipped: {description: Blobs the repository already had., type: int}
+    blobs_mounted: {description: Blobs mounted from another repository of the same region pushed by this task., type: int}
+    bytes_copied: {description: Bytes uploaded by this push., type: int}
 deleted:
   description: Images deleted (or that would be) with O(state=absent), each with every tag it carried in its repository.
   returned: state=absent
@@ -236,12 +246,17 @@ actions:
   elements: str
 """
 
+import shutil
+import tempfile
+
+from ansible_collections.icr.registry.plugins.module_utils.copy_engine import DEFAULT_PARALLEL, CopyEngine
 from ansible_collections.icr.registry.plugins.module_utils.docker_engine import (
     BUILD_HASH_LABEL, DockerEngine, build_hash, platform_of)
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.icr_images import (
     RepositoryDigests, icr_reference, repository_name)
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
+from ansible_collections.icr.registry.plugins.module_utils.image_archive import spool_archive
 from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
 from ansible_collections.icr.registry.plugins.module_utils.references import parse_reference
 
@@ -282,13 +297,20 @@ class ImagePresent:
         self.refs = refs
         self.actions = []
         self._clients = {}
-        self.engine = DockerEngine(self.params["docker_host"], timeout=self.params["timeout"],
-                                   retries=self.params["retries"])
+        self.engine = DockerEngine(self.params["docker_host"], timeout=self.params["timeout"])
+        self.copier = CopyEngine(parallel=DEFAULT_PARALLEL, retries=self.params["retries"])
+        self._archive = None
+        self._spool = None
+        self._uploaded = {}  # region name -> a repository there that holds the image (mount from it)
 
     def __call__(self):
-        image_id, built = self.local_image()
-        image = self.engine.inspect(image_id) if image_id else None
-        images = [self.publish(ref, region, image) for ref, region in self.refs]
+        try:
+            image_id, built = self.local_image()
+            image = self.engine.inspect(image_id) if image_id else None
+            images = [self.publish(ref, region, image) for ref, region in self.refs]
+        finally:
+            if self._spool:
+                shutil.rmtree(self._spool, ignore_errors=True)
         first = images[0]
         return dict(changed=bool(self.actions), actions=self.actions, image_id=image_id, built=built,
                     digest=first["digest"], repo_digest=first["repo_digest"], size=first["size"],
@@ -381,7 +403,8 @@ class ImagePresent:
 
     def publish(self, ref, region, image):
         outcome = {"name": str(ref), "digest": None, "repo_digest": None, "size": None, "pushed": False,
-                   "namespace_created": False}
+                   "namespace_created": False, "blobs_copied": 0, "blobs_skipped": 0, "blobs_mounted": 0,
+                   "bytes_copied": 0}
         if self.params["create_namespace"] and self.ensure_namespace(ref, region):
             outcome["namespace_created"] = True
             if self.module.check_mode:
@@ -398,23 +421,28 @@ class ImagePresent:
         self.actions.append("pushed %s" % ref)
         if self.module.check_mode:
             return outcome
-        repository = self.push_repository(ref, region)
-        self.engine.tag(image["Id"], repository, ref.tag)
-
-        # After a 429/5xx to its /v2/ ping dockerd reports refused credentials: asking the
-        # token service ourselves tells that from a real refusal (retry the push, or fail now).
-        def confirm():
-            self.client(region).confirm_token(ref.repository, ["pull", "push"])
+        self.engine.tag(image["Id"], self.push_repository(ref, region), ref.tag)
         try:
-            digest = self.engine.push(repository, ref.tag, {"username": "iamapikey", "password": self.module.api_key},
-                                      confirm_credentials=confirm)[0]
+            result = self.copier.copy(self.archive(image["Id"]), self.client(region), ref.repository, ref.tag,
+                                      mount_from=self._uploaded.get(region.name))
         except IcrError as err:
             raise self.explain(ref, region, err)
+        self._uploaded[region.name] = ref.repository
         pushed = self.remote(ref, region, image)
-        if pushed is None or pushed[0] != digest:
+        if pushed is None or pushed[0] != self._archive.digest:
             raise IcrError("Pushed %s as %s, but the registry now serves %s under that tag"
-                           % (ref, digest, pushed[0] if pushed else "nothing"))
+                           % (ref, self._archive.digest, pushed[0] if pushed else "nothing"))
+        outcome.update(blobs_copied=result.blobs_copied, blobs_skipped=result.blobs_skipped,
+                       blobs_mounted=result.blobs_mounted, bytes_copied=result.bytes_copied)
         return self.describe(outcome, ref, pushed)
+
+    def archive(self, image_id):
+        """The image as the copy engine's source: exported from the engine once per task."""
+        if self._archive is None:
+            self._spool = tempfile.mkdtemp(prefix="icr-push-", dir=self.module.ansible_module.tmpdir)
+            self._archive = spool_archive(self.engine.export(image_id), self._spool, image_id,
+                                          parallel=DEFAULT_PARALLEL)
+        return self._archive
 
     @staticmethod
     def describe(outcome, ref, remote):
@@ -452,12 +480,8 @@ class ImagePresent:
                 exists = True
             if not exists:
                 return missing_namespace(ref, region, err)
-        if err.status in (401, 403):
-            return IcrError("The registry %s (region %s) refused the API key for %s; check api_key (IC_API_KEY) and "
-                            "its access to namespace %s. %s" % (self.module.registry_host(region), region.name, ref,
-                                                                ref.namespace, err.message),
-                            status=err.status, code=err.code, transaction_id=err.transaction_id)
-        # ICR refuses pushes once storage is over quota; the registry's own words may not say so.
+        # ICR refuses pushes once storage is over quota, with words that may not say so (the
+        # token service then grants pull only, so the registry answers 401): ask the API first.
         try:
             over = over_storage_quota(self.module.api(region).get_quota())
         except IcrError:
@@ -468,6 +492,11 @@ class ImagePresent:
                             "Free space (icr.registry.cr_repo, icr.registry.cr_image state=absent) or raise the "
                             "quota (icr.registry.cr_quota). The registry said: %s"
                             % (ref, region.name, usage, err.message), status=err.status, code=err.code)
+        if err.status in (401, 403):
+            return IcrError("The registry %s (region %s) refused the API key for %s; check api_key (IC_API_KEY) and "
+                            "its access to namespace %s. %s" % (self.module.registry_host(region), region.name, ref,
+                                                                ref.namespace, err.message),
+                            status=err.status, code=err.code, transaction_id=err.transaction_id)
         return err
 
 

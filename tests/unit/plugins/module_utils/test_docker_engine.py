@@ -1,8 +1,10 @@
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 import os
+from types import SimpleNamespace
 
 import pytest
+import requests
 from docker.errors import APIError, ImageNotFound
 
 from ansible_collections.icr.registry.plugins.module_utils import docker_engine
@@ -116,14 +118,16 @@ def test_ssh_engines_use_paramiko_when_present(monkeypatch):
 # ------------------------------------------------------------------ engine calls
 
 class FakeApi:
-    def __init__(self, push_events=None, images=None):
-        self.push_events = push_events or []
+    def __init__(self, export=None, images=None):
+        self.export = export  # what get_image returns (an iterator), or an exception it raises
         self.images = images or {}
         self.calls = []
 
-    def push(self, repository, tag=None, stream=False, decode=False, auth_config=None):
-        self.calls.append(("push", repository, tag, auth_config))
-        return iter(self.push_events)
+    def get_image(self, image, chunk_size=None):
+        self.calls.append(("get_image", image, chunk_size))
+        if isinstance(self.export, Exception):
+            raise self.export
+        return self.export
 
     def inspect_image(self, name):
         if name not in self.images:
@@ -134,25 +138,34 @@ class FakeApi:
         raise APIError("conflict", explanation="No such image: %s" % image)
 
 
-def test_push_passes_credentials_in_process_and_returns_the_digest():
-    api = FakeApi(push_events=[{"status": "Pushed"},
-                               {"aux": {"Tag": "v1", "Digest": "sha256:" + "a" * 64, "Size": 525}}])
-    engine = DockerEngine("unix:///x", api=api)
-    auth = {"username": "iamapikey", "password": "secret"}
-    assert engine.push("127.0.0.1:5000/ns/app", "v1", auth) == ("sha256:" + "a" * 64, 525)
-    assert api.calls == [("push", "127.0.0.1:5000/ns/app", "v1", auth)]
+def test_export_streams_the_engines_archive():
+    api = FakeApi(export=iter([b"abc", b"", b"defg"]))
+    chunks = DockerEngine("unix:///x", api=api).export("sha256:" + "1" * 64, chunk_size=4)
+    assert api.calls == []  # nothing asked of the engine before the archive is read
+    assert list(chunks) == [b"abc", b"", b"defg"]
+    assert api.calls == [("get_image", "sha256:" + "1" * 64, 4)]
+    assert list(DockerEngine("unix:///x", api=FakeApi(export=iter([]))).export("sha256:2")) == []
 
 
-def test_push_error_event_is_an_icr_error():
-    api = FakeApi(push_events=[{"error": "denied: requested access to the resource is denied",
-                                "errorDetail": {"message": "denied: requested access to the resource is denied"}}])
-    with pytest.raises(IcrError, match="Pushing r:v1 failed: denied"):
-        DockerEngine("unix:///x", api=api).push("r", "v1", {})
+def test_export_refused_by_the_engine_is_an_icr_error():
+    response = SimpleNamespace(status_code=404, reason="Not Found")
+    api = FakeApi(export=APIError("404", response=response, explanation="reference does not exist"))
+    with pytest.raises(IcrError) as info:
+        list(DockerEngine("unix:///x", api=api).export("sha256:abc"))
+    assert info.value.message == "Exporting image sha256:abc from the engine failed: reference does not exist"
+    assert info.value.status == 404
 
 
-def test_push_without_digest_is_an_error():
-    with pytest.raises(IcrError, match="no digest"):
-        DockerEngine("unix:///x", api=FakeApi(push_events=[{"status": "done"}])).push("r", "v1", {})
+@pytest.mark.parametrize("failure", [APIError("500", explanation="write /dev/stdout: broken pipe"),
+                                     requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead")])
+def test_export_broken_off_mid_stream_is_an_icr_error(failure):
+    def archive():
+        yield b"first"
+        raise failure
+    chunks = DockerEngine("unix:///x", api=FakeApi(export=archive())).export("sha256:abc")
+    assert next(chunks) == b"first"
+    with pytest.raises(IcrError, match=r"^Exporting image sha256:abc from the engine failed: .*(broken pipe|IncompleteRead)"):
+        next(chunks)
 
 
 def test_inspect_missing_is_none_and_engine_errors_are_icr_errors():

@@ -1,13 +1,21 @@
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+import functools
+import gzip
+import hashlib
+import io
 import json
+import tarfile
+import threading
 from types import SimpleNamespace
 
 import pytest
+from ansible.module_utils import basic
 
+from ansible_collections.icr.registry.plugins.module_utils import copy_engine
 from ansible_collections.icr.registry.plugins.module_utils.docker_engine import BUILD_HASH_LABEL, build_hash
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.oci_registry import DOCKER_MANIFEST, Manifest
+from ansible_collections.icr.registry.plugins.module_utils.retry import retry_call
 from ansible_collections.icr.registry.plugins.modules import cr_image
 from image_harness import dg
 from module_runner import run
@@ -15,25 +23,53 @@ from module_runner import run
 REPO = "us.icr.io/team/app"
 
 
-class FakeEngine:
-    """Images by name; every build makes a new ID; a push stores the image in ``registry``."""
+def sha(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
-    def __init__(self, registry):
-        self.registry = registry
+
+def tar_of(files):
+    """An uncompressed tar of ``(name, bytes)`` files, as an engine saves a layer or an image."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in files:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+BASE_LAYER = tar_of([("etc/os-release", b"ID=base\n"), ("bin/sh", b"\x7fELF" + b"\x00" * 5000)])
+
+
+class FakeEngine:
+    """Images by name and ID. Each image has a config whose sha256 is its ID (as in a real
+    engine) and layers: the shared base layer, then its own. Every build makes a new image;
+    ``export`` writes the classic ``docker save`` archive of an image."""
+
+    def __init__(self):
         self.base_url = "unix:///fake.sock"
         self.images = {}
+        self.saved = {}  # image ID -> (config bytes, [layer bytes])
         self.calls = []
-        self.push_error = None
+
+    def add(self, names, labels=None, layer=b"app"):
+        layers = [BASE_LAYER, tar_of([("app/content", layer)])]
+        config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Labels": labels},
+                             "rootfs": {"type": "layers", "diff_ids": [sha(item) for item in layers]}},
+                            sort_keys=True).encode()
+        image_id = sha(config)
+        image = {"Id": image_id, "Os": "linux", "Architecture": "amd64", "Config": {"Labels": labels}}
+        for name in list(names) + [image_id]:
+            self.images[name] = image
+        self.saved[image_id] = (config, layers)
+        return image_id
 
     def inspect(self, name):
         return self.images.get(name)
 
     def build(self, context, tag, labels=None, **kwargs):
-        self.calls.append(("build", tag))
-        image_id = "sha256:%064x" % len(self.calls)
-        image = {"Id": image_id, "Os": "linux", "Architecture": "amd64", "Config": {"Labels": labels}}
-        self.images[tag] = self.images[image_id] = image
-        return image_id
+        self.calls.append(("build", tag, labels, kwargs))
+        return self.add([tag], labels, layer=b"build %d" % len(self.calls))
 
     def pull(self, reference, auth_config=None, platform=None):
         self.calls.append(("pull", reference, auth_config))
@@ -42,49 +78,123 @@ class FakeEngine:
     def tag(self, image, repository, tag):
         self.calls.append(("tag", image, "%s:%s" % (repository, tag)))
 
-    def push(self, repository, tag, auth_config, confirm_credentials=None):
-        self.calls.append(("push", repository, tag, auth_config))
-        if self.push_error:
-            if "unauthorized" in self.push_error and confirm_credentials:
-                confirm_credentials()  # the real engine asks on refused credentials (test_docker_engine_push)
-            raise IcrError(self.push_error)
-        image_id = self.images[[c for c in self.calls if c[0] == "tag"][-1][1]]["Id"]
-        return self.registry.store(repository.split("/", 1)[1], tag, image_id), 500
+    def export(self, image_id):
+        self.calls.append(("export", image_id))
+        config, layers = self.saved[image_id]
+        files, names = [], []
+        for index, layer in enumerate(layers):
+            names.append("%064x/layer.tar" % (index + 1))
+            files += [("%064x/VERSION" % (index + 1), b"1.0"), (names[-1], layer)]
+        files.append((image_id[7:] + ".json", config))
+        files.append(("manifest.json", json.dumps([{"Config": image_id[7:] + ".json", "RepoTags": [],
+                                                    "Layers": names}]).encode()))
+        data = tar_of(files)
+        return iter([data[start:start + 3001] for start in range(0, len(data), 3001)])
 
 
 class FakeRegistry:
+    """A registry in memory with the RegistryClient methods the copy engine and cr_image use.
+
+    ``error``: raised by manifest reads; ``put_error``: by every write (upload, manifest);
+    ``blob_failures``: errors raised by the next blob uploads, one each."""
+
+    host = "us.icr.io"
+
     def __init__(self):
-        self.manifests = {}
+        self.manifests = {}  # (repository, tag or digest) -> Manifest
+        self.blobs = {}  # (repository, digest) -> bytes
+        self.uploads = []  # (repository, digest) of every blob uploaded
+        self.mounts = []  # (repository, digest, from repository)
+        self.manifest_puts = []
+        self.sessions = {}  # upload URL -> [repository, bytes so far]
+        self.cancelled = []
         self.error = None
-        self.token_error = None
-        self.token_requests = []
+        self.put_error = None
+        self.blob_failures = []
+        self._lock = threading.Lock()
+        self._count = 0
 
-    def confirm_token(self, repository, actions):
-        self.token_requests.append((repository, tuple(actions)))
-        if self.token_error:
-            raise self.token_error  # pylint: disable=raising-bad-type
-
-    def store(self, repository, tag, config_digest):
-        body = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
-                "config": {"digest": config_digest, "size": 100}, "layers": [{"digest": dg("f"), "size": 900}]}
-        raw = json.dumps(body).encode()
-        manifest = Manifest.from_bytes(raw, DOCKER_MANIFEST)
-        self.manifests[(repository, tag)] = self.manifests[(repository, manifest.digest)] = manifest
-        return manifest.digest
+    def head_manifest(self, repository, reference):
+        manifest = self.get_manifest(repository, reference, missing_ok=True)
+        return None if manifest is None else (manifest.digest, manifest.media_type)
 
     def get_manifest(self, repository, reference, missing_ok=False):
         if self.error:
             raise self.error  # pylint: disable=raising-bad-type
-        return self.manifests.get((repository, reference))
+        manifest = self.manifests.get((repository, reference))
+        if manifest is None and not missing_ok:
+            raise IcrError("manifest %s:%s not found on %s" % (repository, reference, self.host), status=404)
+        return manifest
+
+    def blob_exists(self, repository, digest):
+        return (repository, digest) in self.blobs
+
+    def start_upload(self, repository, mount_digest=None, mount_from=None):
+        if self.put_error:
+            raise self.put_error  # pylint: disable=raising-bad-type
+        with self._lock:
+            if mount_digest and mount_from and (mount_from, mount_digest) in self.blobs:
+                self.blobs[(repository, mount_digest)] = self.blobs[(mount_from, mount_digest)]
+                self.mounts.append((repository, mount_digest, mount_from))
+                return True, None
+            self._count += 1
+            url = "https://%s/v2/%s/blobs/uploads/%d" % (self.host, repository, self._count)
+            self.sessions[url] = [repository, b""]
+            return False, url
+
+    def put_blob(self, upload_url, digest, chunks, size, repository):
+        with self._lock:
+            failure = self.blob_failures.pop(0) if self.blob_failures else None
+        if failure:
+            raise failure  # pylint: disable=raising-bad-type
+        self.patch_blob(upload_url, chunks, len(self.sessions[upload_url][1]), size, repository)
+        self.commit_blob(upload_url, digest, repository)
+
+    def patch_blob(self, upload_url, chunk_iter, start, length, repository):
+        session = self.sessions[upload_url]
+        assert session[0] == repository and start == len(session[1])
+        data = b"".join(bytes(chunk) for chunk in chunk_iter)
+        assert len(data) == length
+        session[1] += data
+        return upload_url
+
+    def commit_blob(self, upload_url, digest, repository):
+        repository_of_session, data = self.sessions.pop(upload_url)
+        if repository_of_session != repository or sha(data) != digest:
+            raise IcrError("DIGEST_INVALID: %s" % digest, status=400)
+        with self._lock:
+            self.blobs[(repository, digest)] = data
+            self.uploads.append((repository, digest))
+
+    def cancel_upload(self, upload_url, repository):
+        self.cancelled.append(upload_url)
+        self.sessions.pop(upload_url, None)
+
+    def put_manifest(self, repository, reference, manifest):
+        if self.put_error:
+            raise self.put_error  # pylint: disable=raising-bad-type
+        for blob in manifest.blobs():
+            if (repository, blob["digest"]) not in self.blobs:
+                raise IcrError("MANIFEST_BLOB_UNKNOWN: %s" % blob["digest"], status=400)
+        self.manifest_puts.append((repository, reference))
+        self.manifests[(repository, reference)] = self.manifests[(repository, manifest.digest)] = manifest
+        return manifest.digest
 
 
 @pytest.fixture
-def fakes(api, monkeypatch):
+def fakes(api, monkeypatch, tmp_path_factory):
     registry = FakeRegistry()
-    engine = FakeEngine(registry)
-    monkeypatch.setattr(cr_image, "DockerEngine", lambda *a, **k: engine)
+    engine = FakeEngine()
+    created = []
+
+    def new_engine(*args, **kwargs):
+        created.append((args, kwargs))
+        return engine
+    moduletmp = tmp_path_factory.mktemp("moduletmp")
+    monkeypatch.setattr(basic.AnsibleModule, "tmpdir", property(lambda self: str(moduletmp)))
+    monkeypatch.setattr(cr_image, "DockerEngine", new_engine)
     monkeypatch.setattr(cr_image, "RegistryClient", lambda *a, **k: registry)
-    return SimpleNamespace(engine=engine, registry=registry, api=api)
+    return SimpleNamespace(engine=engine, registry=registry, api=api, created=created, moduletmp=moduletmp)
 
 
 @pytest.fixture
@@ -98,62 +208,95 @@ def build_args(context, **extra):
     return dict({"name": REPO + ":1.0", "source": "build", "path": str(context)}, **extra)
 
 
+def exports(engine):
+    return [call for call in engine.calls if call[0] == "export"]
+
+
 def test_build_push_then_nothing(fakes, context):
     engine, registry = fakes.engine, fakes.registry
     first = run(cr_image, build_args(context)).result
     assert first["changed"] and first["built"] and first["pushed"]
-    assert first["digest"] == registry.manifests[("team/app", "1.0")].digest
-    assert first["repo_digest"] == REPO + "@" + first["digest"] and first["size"] == 1000
-    push = [c for c in engine.calls if c[0] == "push"][0]
-    assert push[1:3] == ("us.icr.io/team/app", "1.0") and push[3] == {"username": "iamapikey", "password": "k"}
+    image_id = first["image_id"]
+    manifest = registry.manifests[("team/app", "1.0")]
+    assert first["digest"] == manifest.digest and manifest.json["config"]["digest"] == image_id
+    assert first["repo_digest"] == REPO + "@" + first["digest"]
+    assert first["size"] == cr_image.manifest_size(manifest.json) == first["images"][0]["bytes_copied"]
+    assert first["images"][0]["blobs_copied"] == 3 and len(registry.uploads) == 3  # config and two layers
+    assert ("tag", image_id, "us.icr.io/team/app:1.0") in engine.calls and exports(engine) == [("export", image_id)]
+    # What the registry holds is the engine's image: every layer gunzips to its diff_id.
+    config, layers = engine.saved[image_id]
+    assert registry.blobs[("team/app", image_id)] == config
+    assert [sha(gzip.decompress(registry.blobs[("team/app", d["digest"])])) for d in manifest.json["layers"]] == \
+        [sha(layer) for layer in layers] == json.loads(config)["rootfs"]["diff_ids"]
+    assert list(fakes.moduletmp.iterdir()) == []  # the spooled archive is gone
     options = {"build_args": {}, "target": None, "labels": {}, "platform": None}
     assert engine.images["us.icr.io/team/app:1.0"]["Config"]["Labels"][BUILD_HASH_LABEL] == \
         build_hash(str(context), None, options)
-    calls = len(engine.calls)
+    calls, puts = len(engine.calls), len(registry.manifest_puts)
     second = run(cr_image, build_args(context)).result
     assert not second["changed"] and not second["built"] and not second["pushed"]
-    assert second["digest"] == first["digest"] and len(engine.calls) == calls
+    assert second["digest"] == first["digest"] and len(engine.calls) == calls  # no build, tag nor export
+    assert len(registry.uploads) == 3 and len(registry.manifest_puts) == puts
 
 
 def test_changed_context_rebuilds_and_pushes(fakes, context):
+    registry = fakes.registry
     first = run(cr_image, build_args(context)).result
     (context / "a.txt").write_text("b")
     second = run(cr_image, build_args(context)).result
     assert second["built"] and second["pushed"] and second["digest"] != first["digest"]
+    assert second["image_id"] != first["image_id"]
+    assert registry.manifests[("team/app", "1.0")].json["config"]["digest"] == second["image_id"]
+    # The base layer is in the repository already: only the new config and layer go up.
+    assert (second["images"][0]["blobs_skipped"], second["images"][0]["blobs_copied"]) == (1, 2)
     changed_option = run(cr_image, build_args(context, build_args={"V": 2})).result
     assert changed_option["built"]
 
 
 def test_unchanged_image_missing_remotely_is_pushed(fakes, context):
-    registry = fakes.registry
-    run(cr_image, build_args(context))
+    engine, registry = fakes.engine, fakes.registry
+    first = run(cr_image, build_args(context)).result
     registry.manifests.clear()
     again = run(cr_image, build_args(context)).result
-    assert again["changed"] and not again["built"] and again["pushed"]
+    assert again["changed"] and not again["built"] and again["pushed"] and again["digest"] == first["digest"]
+    assert (again["images"][0]["blobs_skipped"], again["images"][0]["blobs_copied"]) == (3, 0)
+    assert len(registry.uploads) == 3 and len(exports(engine)) == 2
+
+
+def test_two_names_in_one_region_upload_once_and_mount(fakes, context):
+    engine, registry = fakes.engine, fakes.registry
+    names = [REPO + ":1.0", "us.icr.io/team/other:2"]
+    result = run(cr_image, {"names": names, "source": "build", "path": str(context)}).result
+    first, second = result["images"]
+    assert first["pushed"] and second["pushed"] and first["digest"] == second["digest"]
+    assert (first["blobs_copied"], first["blobs_mounted"]) == (3, 0)
+    assert (second["blobs_copied"], second["blobs_mounted"], second["bytes_copied"]) == (0, 3, 0)
+    assert len(registry.uploads) == 3 and {m[2] for m in registry.mounts} == {"team/app"}
+    assert registry.manifests[("team/other", "2")].json["config"]["digest"] == result["image_id"]
+    assert len(exports(engine)) == 1  # exported once for both names
 
 
 def test_check_mode_neither_builds_nor_pushes(fakes, context):
     engine, registry, api = fakes.engine, fakes.registry, fakes.api
     result = run(cr_image, build_args(context, create_namespace=True, name="us.icr.io/fresh/app:1"), check=True).result
     assert result["changed"] and result["built"] and result["pushed"] and result["digest"] is None
-    assert engine.calls == [] and api.writes == [] and registry.manifests == {}
+    assert engine.calls == [] and api.writes == [] and registry.manifests == {} and registry.uploads == []
 
 
 def test_pull_from_another_registry_with_credentials(fakes):
-    engine = fakes.engine
-    engine.images["quay.io/org/tool:2"] = {"Id": dg("7"), "Os": "linux", "Architecture": "amd64"}
-    engine.images[dg("7")] = engine.images["quay.io/org/tool:2"]
+    engine, registry = fakes.engine, fakes.registry
+    image_id = engine.add(["quay.io/org/tool:2"], layer=b"tool")
     args = {"name": REPO + ":tool", "source": "pull", "source_image": "quay.io/org/tool:2",
             "source_username": "robot", "source_password": "pw"}
     result = run(cr_image, args).result
     assert result["pushed"] and engine.calls[0] == ("pull", "quay.io/org/tool:2", {"username": "robot", "password": "pw"})
+    assert result["image_id"] == image_id == registry.manifests[("team/app", "tool")].json["config"]["digest"]
     assert not run(cr_image, args).result["changed"]
 
 
 def test_pull_from_icr_uses_the_api_key_and_the_region_host(fakes):
     engine = fakes.engine
-    engine.images["us.icr.io/team/base:1"] = {"Id": dg("8"), "Os": "linux", "Architecture": "amd64"}
-    engine.images[dg("8")] = engine.images["us.icr.io/team/base:1"]
+    engine.add(["us.icr.io/team/base:1"], layer=b"base")
     result = run(cr_image, {"name": REPO + ":base", "source": "pull", "source_image": "us.icr.io/team/base:1"}).result
     assert result["pushed"]
     assert engine.calls[0] == ("pull", "us.icr.io/team/base:1", {"username": "iamapikey", "password": "k"})
@@ -184,32 +327,95 @@ def test_missing_namespace_is_named_and_can_be_created(fakes, context):
     registry.error = None
     created = run(cr_image, build_args(context, name="us.icr.io/ghost/app:1.0", create_namespace=True)).result
     assert created["images"][0]["namespace_created"] and ("create_namespace", "ghost") in api.writes
+    assert registry.manifests[("ghost/app", "1.0")].json["config"]["digest"] == created["image_id"]
 
 
 def test_quota_refusal_says_so(fakes, context):
-    engine, api = fakes.engine, fakes.api
-    engine.push_error = "Pushing x failed: denied: requested access to the resource is denied"
+    registry, api = fakes.registry, fakes.api
+    registry.put_error = IcrError("starting a blob upload to team/app failed: DENIED: denied: requested access to the "
+                                  "resource is denied", status=403, code="DENIED")
     plain = run(cr_image, build_args(context))
     assert plain.failed and "quota" not in plain.result["msg"] and "denied" in plain.result["msg"]
+    assert registry.manifests == {}
     api.quota = {"limit": {"storage_bytes": 1000}, "usage": {"storage_bytes": 1500}}
     outcome = run(cr_image, build_args(context))
     assert outcome.failed and "over its storage quota in region us-south (1500 of 1000 bytes used)" in outcome.result["msg"]
     assert "cr_quota" in outcome.result["msg"] and "denied" in outcome.result["msg"]
+    # Over quota, the token service grants pull only: the registry then answers 401, not a word of quota.
+    registry.put_error = IcrError("starting a blob upload to team/app failed: UNAUTHORIZED: authentication required",
+                                  status=401, code="UNAUTHORIZED")
+    outcome = run(cr_image, build_args(context))
+    assert "over its storage quota" in outcome.result["msg"] and "refused the API key" not in outcome.result["msg"]
     api.quota = {"limit": {"storage_bytes": -1}, "usage": {"storage_bytes": 1500}}
-    engine.push_error = "Pushing x failed: Your account has exceeded its storage quota"
+    registry.put_error = IcrError("writing manifest team/app:1.0 failed: Your account has exceeded its storage quota",
+                                  status=403)
     assert "over its storage quota" in run(cr_image, build_args(context)).result["msg"]
+    assert registry.manifests == {}
 
 
 def test_refused_credentials_name_the_registry_and_the_reference(fakes, context):
     engine, registry = fakes.engine, fakes.registry
-    engine.push_error = "Pushing x failed: unauthorized: authentication required"
-    registry.token_error = IcrError("the token service of 127.0.0.1:5201 refused the credentials: "
-                                    "The login credentials are not valid", status=401, code="UNAUTHORIZED")
+    registry.error = IcrError("reading manifest team/app:1.0 failed: the token service of us.icr.io refused the "
+                              "credentials: The login credentials are not valid", status=401, code="UNAUTHORIZED")
     outcome = run(cr_image, build_args(context))
-    assert outcome.failed and registry.token_requests == [("team/app", ("pull", "push"))]
-    assert outcome.result["msg"].startswith("The registry us.icr.io (region us-south) refused the API key for "
-                                            "us.icr.io/team/app:1.0")
+    assert outcome.failed and outcome.result["msg"].startswith(
+        "The registry us.icr.io (region us-south) refused the API key for us.icr.io/team/app:1.0")
     assert "login credentials are not valid" in outcome.result["msg"] and outcome.result["error"]["status"] == 401
+    assert exports(engine) == []  # refused before anything was exported
+    # A refusal of the upload itself reads the same.
+    registry.error = None
+    registry.put_error = IcrError("starting a blob upload to team/app failed: UNAUTHORIZED: authentication required",
+                                  status=401, code="UNAUTHORIZED")
+    outcome = run(cr_image, build_args(context))
+    assert outcome.failed and outcome.result["msg"].startswith(
+        "The registry us.icr.io (region us-south) refused the API key for us.icr.io/team/app:1.0")
+    assert "authentication required" in outcome.result["msg"] and outcome.result["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_a_failed_upload_leaves_no_tag(fakes, context):
+    registry = fakes.registry
+    registry.blob_failures = [IcrError("uploading blob to team/app failed: BLOB_UPLOAD_INVALID: blob upload invalid",
+                                       status=400, code="BLOB_UPLOAD_INVALID")]
+    outcome = run(cr_image, build_args(context))
+    assert outcome.failed and "BLOB_UPLOAD_INVALID" in outcome.result["msg"]
+    assert ("team/app", "1.0") not in registry.manifests and registry.manifest_puts == []
+    assert registry.sessions == {} and registry.cancelled  # the broken upload session was dropped
+    assert list(fakes.moduletmp.iterdir()) == []
+    again = run(cr_image, build_args(context)).result
+    assert again["pushed"] and not again["built"]
+    assert again["images"][0]["blobs_copied"] + again["images"][0]["blobs_skipped"] == 3
+    assert registry.manifests[("team/app", "1.0")].json["config"]["digest"] == again["image_id"]
+
+
+def test_a_busy_registry_is_retried_blob_by_blob(fakes, context, monkeypatch):
+    registry = fakes.registry
+    pauses = []
+    monkeypatch.setattr(copy_engine, "retry_call", functools.partial(retry_call, sleep=pauses.append))
+    registry.blob_failures = [IcrError("uploading blob to team/app failed: 503 Service Unavailable", status=503)] * 2
+    result = run(cr_image, build_args(context)).result
+    assert result["pushed"] and result["images"][0]["blobs_copied"] == 3 and len(pauses) == 2
+    assert registry.manifests[("team/app", "1.0")].json["config"]["digest"] == result["image_id"]
+
+
+def carries(value, secret):
+    """Whether ``secret`` is anywhere in a call's arguments (nested dicts, lists, tuples)."""
+    if isinstance(value, dict):
+        return any(carries(key, secret) or carries(item, secret) for key, item in value.items())
+    if isinstance(value, (list, tuple, set)):
+        return any(carries(item, secret) for item in value)
+    return value == secret
+
+
+def test_the_api_key_never_reaches_the_engine(fakes, context):
+    engine = fakes.engine
+    names = [REPO + ":1.0", "us.icr.io/team/other:2"]
+    assert run(cr_image, {"names": names, "source": "build", "path": str(context)}).result["pushed"]
+    engine.add(["quay.io/org/tool:2"], layer=b"tool")
+    assert run(cr_image, {"name": REPO + ":tool", "source": "pull", "source_image": "quay.io/org/tool:2"}).result["pushed"]
+    assert {call[0] for call in engine.calls} == {"build", "tag", "export", "pull"}
+    assert carries(("build", "k"), "k")  # the check itself finds a key
+    assert not any(carries(call, "k") for call in engine.calls + fakes.created)  # the fake api key is "k"
+    assert "iamapikey" not in repr(engine.calls + fakes.created)
 
 
 def test_present_needs_tags_and_a_source(fakes, context):

@@ -1,0 +1,259 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""An image exported from a Docker engine (``docker save``), made ready for the copy engine.
+
+``cr_image`` pushes what an engine built or pulled through the copy engine rather than
+through the engine's own push: every request then gets the collection's retries (the engine
+retries only blob uploads, and gives a whole push up on one busy answer to its ping, token
+or manifest request), the engine never receives registry credentials, and the tag is
+written only after every blob is committed.
+
+``spool_archive`` reads the archive stream once into a private directory: uncompressed
+layers (what every engine saves) are gzip-compressed, reproducibly (no timestamp, no file
+name), so pushing the same image twice gives the same blob digests and the second push
+skips them. Both archive layouts are read from ``manifest.json``: the classic one
+(``<id>/layer.tar``) and the OCI layout of newer engines (``blobs/sha256/<hex>``), whose
+layers may already be gzip-compressed and are then sent as they are. Every layer is checked
+against the ``diff_ids`` of the image config, and the config against the image ID.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import struct
+import tarfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.oci_registry import Manifest
+
+MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+CONFIG_V1 = "application/vnd.docker.container.image.v1+json"
+LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+GZIP_LEVEL = 6  # what the engine's own push uses
+CHUNK = 1024 * 1024
+# A gzip member header with no timestamp, no name and OS "unknown": the same bytes on every host.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+
+
+class ArchiveError(IcrError):
+    """The engine's archive is not a readable image archive, or does not match its config."""
+
+
+class ChunkReader(io.RawIOBase):
+    """A read-only file object over an iterator of byte chunks (what ``tarfile`` streams from)."""
+
+    def __init__(self, chunks):
+        super(ChunkReader, self).__init__()
+        self._chunks = iter(chunks)
+        self._chunk = memoryview(b"")
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while not self._chunk:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._chunk = memoryview(chunk)
+        count = min(len(buffer), len(self._chunk))
+        buffer[:count] = self._chunk[:count]
+        self._chunk = self._chunk[count:]
+        return count
+
+
+def file_chunks(path, chunk_size=CHUNK):
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(chunk_size)
+            if not chunk:
+                return
+            yield chunk
+
+
+def sha256_file(path, decompress=False):
+    """``sha256:<hex>`` of the file's bytes, or of its gunzipped bytes with ``decompress``."""
+    hasher = hashlib.sha256()
+    inflater = zlib.decompressobj(31) if decompress else None
+    for chunk in file_chunks(path):
+        hasher.update(inflater.decompress(chunk) if inflater else chunk)
+    if inflater:
+        hasher.update(inflater.flush())
+    return "sha256:" + hasher.hexdigest()
+
+
+def gzip_file(source, target, level=GZIP_LEVEL):
+    """Compress ``source`` into ``target`` reproducibly; return ``(sha256 digest, size)``."""
+    deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
+    hasher = hashlib.sha256()
+    crc = 0
+    length = 0
+    size = 0
+    with open(target, "wb") as out:
+        def emit(data):
+            out.write(data)
+            hasher.update(data)
+            return len(data)
+        size += emit(_GZIP_HEADER)
+        for chunk in file_chunks(source):
+            crc = zlib.crc32(chunk, crc)
+            length += len(chunk)
+            size += emit(deflater.compress(chunk))
+        size += emit(deflater.flush() + struct.pack("<II", crc & 0xFFFFFFFF, length & 0xFFFFFFFF))
+    return "sha256:" + hasher.hexdigest(), size
+
+
+class SpooledMember:
+    """One regular file of the archive, written to the spool directory."""
+
+    def __init__(self, path, digest, size, gzipped):
+        self.path = path
+        self.digest = digest
+        self.size = size
+        self.gzipped = gzipped
+
+
+def spool_members(chunks, directory):
+    """Write every regular file of the tar stream ``chunks`` to ``directory``; return
+    ``{member name: SpooledMember}``. One pass, one chunk in memory at a time. A link (the
+    engine saves a layer that appears twice as a symlink to the first copy) maps to the
+    member it points to."""
+    members = {}
+    links = {}
+    try:
+        with tarfile.open(fileobj=io.BufferedReader(ChunkReader(chunks), CHUNK), mode="r|", bufsize=CHUNK) as archive:
+            for info in archive:
+                name = os.path.normpath(info.name)
+                if info.issym():
+                    links[name] = os.path.normpath(os.path.join(os.path.dirname(name), info.linkname))
+                elif info.islnk():
+                    links[name] = os.path.normpath(info.linkname)
+                elif info.isfile():
+                    members[name] = _spool_one(archive.extractfile(info), os.path.join(directory, "member-%d" % len(members)))
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        raise ArchiveError("the engine's image archive could not be read: %s" % exc)
+    for name, target in links.items():
+        for dummy in range(8):  # a link to a link, but never a loop
+            target = links.get(target, target)
+        if target in members:
+            members[name] = members[target]
+    return members
+
+
+def _spool_one(source, path):
+    hasher = hashlib.sha256()
+    size = 0
+    head = b""
+    with open(path, "wb") as out:
+        while True:
+            chunk = source.read(CHUNK)
+            if not chunk:
+                break
+            if size < 2:
+                head = (head + chunk)[:2]
+            hasher.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    return SpooledMember(path, "sha256:" + hasher.hexdigest(), size, head == b"\x1f\x8b")
+
+
+def _member(members, name, what):
+    member = members.get(os.path.normpath(name or "-"))
+    if member is None:
+        raise ArchiveError("the engine's image archive has no %s (%s)" % (what, name))
+    return member
+
+
+class ArchiveImage:
+    """A spooled image as a copy-engine source: a Docker v2 manifest over local blobs."""
+
+    host = None  # no registry: nothing can be mounted from it
+    repository = None
+
+    def __init__(self, config, layers):
+        """``config``: SpooledMember; ``layers``: ``[(path, digest, size)]`` in order."""
+        self._blobs = {config.digest: config.path}
+        descriptors = []
+        for path, digest, size in layers:
+            self._blobs[digest] = path
+            descriptors.append({"mediaType": LAYER_GZIP, "size": size, "digest": digest})
+        doc = {"schemaVersion": 2, "mediaType": MANIFEST_V2,
+               "config": {"mediaType": CONFIG_V1, "size": config.size, "digest": config.digest},
+               "layers": descriptors}
+        self.manifest = Manifest.from_bytes(json.dumps(doc, indent=3).encode("utf-8"), MANIFEST_V2)
+
+    @property
+    def digest(self):
+        return self.manifest.digest
+
+    def images(self):
+        return [self.manifest]
+
+    @contextlib.contextmanager
+    def open_blob(self, digest):
+        yield file_chunks(self._blobs[digest])
+
+
+def spool_archive(chunks, directory, image_id, parallel=2):
+    """Read the engine's archive of ``image_id`` into ``directory``; return an ArchiveImage."""
+    members = spool_members(chunks, directory)
+    try:
+        entries = json.loads(_member_bytes(_member(members, "manifest.json", "manifest.json")))
+    except ValueError as exc:
+        raise ArchiveError("the engine's image archive has an unreadable manifest.json: %s" % exc)
+    if not isinstance(entries, list) or len(entries) != 1:
+        raise ArchiveError("the engine's image archive should hold one image, it lists %s"
+                           % (len(entries) if isinstance(entries, list) else "none"))
+    entry = entries[0]
+    config = _member(members, entry.get("Config"), "image config")
+    if config.digest != image_id:
+        raise ArchiveError("the engine exported config %s for image %s" % (config.digest, image_id))
+    try:
+        diff_ids = json.loads(_member_bytes(config))["rootfs"]["diff_ids"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ArchiveError("the config of image %s has no rootfs.diff_ids (%s)" % (image_id, exc))
+    names = entry.get("Layers") or []
+    if len(names) != len(diff_ids):
+        raise ArchiveError("the engine's archive of %s lists %d layers, its config %d"
+                           % (image_id, len(names), len(diff_ids)))
+    layers = [_member(members, name, "layer") for name in names]
+
+    def prepare(index):
+        member, diff_id = layers[index], diff_ids[index]
+        if member.digest == diff_id:
+            target = member.path + ".gz"
+            digest, size = gzip_file(member.path, target)
+            os.unlink(member.path)
+            return target, digest, size
+        try:
+            gunzipped = sha256_file(member.path, decompress=True) if member.gzipped else None
+        except zlib.error:
+            gunzipped = None
+        if gunzipped == diff_id:
+            return member.path, member.digest, member.size
+        raise ArchiveError("layer %d of the engine's archive of %s does not match its diff_id %s"
+                           % (index + 1, image_id, diff_id))
+
+    # The same layer may appear twice in one image: prepare each member once.
+    first = {}
+    for index, member in enumerate(layers):
+        earlier = first.setdefault(member.path, index)
+        if diff_ids[earlier] != diff_ids[index]:  # one file cannot match two diff_ids
+            raise ArchiveError("layer %d of the engine's archive of %s does not match its diff_id %s"
+                               % (index + 1, image_id, diff_ids[index]))
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:  # zlib releases the GIL
+        prepared = dict(zip(first.values(), pool.map(prepare, first.values())))
+    return ArchiveImage(config, [prepared[first[member.path]] for member in layers])
+
+
+def _member_bytes(member):
+    with open(member.path, "rb") as handle:
+        return handle.read()

@@ -269,14 +269,6 @@ class RegistryClient:
             self._tokens[key] = (token, expires_at)
         return "Bearer " + token
 
-    def confirm_token(self, repository, actions):
-        """Have the token service issue a token for ``actions`` on ``repository`` (unless one is
-        cached) and use it on ``GET /v2/``. An ``IcrError`` with the service's status when it
-        refuses the credentials. The token may grant fewer actions: this checks credentials."""
-        response = self.request("GET", "/v2/", [repository_scope(repository, actions)],
-                                what="using a %s token for %s on %s" % (",".join(actions), repository, self.host))
-        response.close()
-
     # ------------------------------------------------------------- requests
     def _send(self, method, url, headers, **kwargs):
         if url.startswith("/"):

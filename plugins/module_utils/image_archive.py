@@ -12,7 +12,8 @@ written only after every blob is committed.
 ``spool_archive`` reads the archive stream once into a private directory: uncompressed
 layers (what every engine saves) are gzip-compressed, reproducibly (no timestamp, no file
 name), so pushing the same image twice gives the same blob digests and the second push
-skips them. Both archive layouts are read from ``manifest.json``: the classic one
+skips them; ``DigestMemo`` remembers those digests per layer, so a layer pushed before is
+not compressed again (only streamed through gzip if a registry turns out to lack it). Both archive layouts are read from ``manifest.json``: the classic one
 (``<id>/layer.tar``) and the OCI layout of newer engines (``blobs/sha256/<hex>``), whose
 layers may already be gzip-compressed and are then sent as they are. Every layer is checked
 against the ``diff_ids`` of the image config, and the config against the image ID.
@@ -28,6 +29,7 @@ import json
 import os
 import struct
 import tarfile
+import tempfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -90,25 +92,98 @@ def sha256_file(path, decompress=False):
     return "sha256:" + hasher.hexdigest()
 
 
-def gzip_file(source, target, level=GZIP_LEVEL):
-    """Compress ``source`` into ``target`` reproducibly; return ``(sha256 digest, size)``."""
+def gzip_chunks(source, level=GZIP_LEVEL):
+    """The reproducible gzip of file ``source``, as chunks: no timestamp, no name, so the same
+    bytes (and digest) wherever and whenever the same zlib compresses the same layer."""
     deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
-    hasher = hashlib.sha256()
     crc = 0
     length = 0
+    yield _GZIP_HEADER
+    for chunk in file_chunks(source):
+        crc = zlib.crc32(chunk, crc)
+        length += len(chunk)
+        data = deflater.compress(chunk)
+        if data:
+            yield data
+    yield deflater.flush() + struct.pack("<II", crc & 0xFFFFFFFF, length & 0xFFFFFFFF)
+
+
+def gzip_file(source, target, level=GZIP_LEVEL):
+    """Compress ``source`` into ``target`` (``gzip_chunks``); return ``(sha256 digest, size)``."""
+    hasher = hashlib.sha256()
     size = 0
     with open(target, "wb") as out:
-        def emit(data):
-            out.write(data)
-            hasher.update(data)
-            return len(data)
-        size += emit(_GZIP_HEADER)
-        for chunk in file_chunks(source):
-            crc = zlib.crc32(chunk, crc)
-            length += len(chunk)
-            size += emit(deflater.compress(chunk))
-        size += emit(deflater.flush() + struct.pack("<II", crc & 0xFFFFFFFF, length & 0xFFFFFFFF))
+        for chunk in gzip_chunks(source, level):
+            out.write(chunk)
+            hasher.update(chunk)
+            size += len(chunk)
     return "sha256:" + hasher.hexdigest(), size
+
+
+class DigestMemo:
+    """What gzip made of each layer before on this host: ``diff_id -> (digest, size)``.
+
+    The compression is reproducible, so this is a fact about the layer: a layer pushed once
+    need not be compressed again to name it in a manifest, and when the registry already
+    has it (a rebuild on the same base) it is not compressed at all. docker keeps the same
+    record for its pushes. A JSON file of digests only (no secret), mode 0600, at most
+    ``limit`` entries, written atomically; unreadable means empty. Entries are keyed by the
+    zlib version and level, whose output they describe.
+    """
+
+    def __init__(self, path, limit=10000):
+        self.path = path
+        self.limit = limit
+        self.key = "zlib %s level %d" % (zlib.ZLIB_RUNTIME_VERSION, GZIP_LEVEL)
+        self._new = {}
+        self._known = self._load().get(self.key) or {}
+
+    @staticmethod
+    def default_path():
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return os.path.join(base, "icr.registry", "layer-digests.json")
+
+    def _load(self):
+        try:
+            with open(self.path) as handle:
+                data = json.load(handle)
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def get(self, diff_id):
+        entry = self._new.get(diff_id) or self._known.get(diff_id)
+        if isinstance(entry, list) and len(entry) == 2:
+            return entry[0], int(entry[1])
+        return None
+
+    def put(self, diff_id, digest, size):
+        self._new[diff_id] = [digest, size]
+
+    def save(self):
+        """Merge what this run learnt into the file (another run may have written it since)."""
+        if not self._new:
+            return
+        data = self._load()
+        entries = dict(data.get(self.key) or {})
+        for diff_id in self._new:
+            entries.pop(diff_id, None)  # re-inserted last: the newest are kept
+        entries.update(self._new)
+        data = {self.key: dict(list(entries.items())[-self.limit:])}
+        directory = os.path.dirname(self.path)
+        temporary = None
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=directory, prefix=".layer-digests-")
+            with os.fdopen(fd, "w") as handle:
+                json.dump(data, handle)
+            os.replace(temporary, self.path)
+            temporary = None
+        except OSError:
+            pass  # a cache: the next push compresses again
+        finally:
+            if temporary:
+                os.unlink(temporary)
 
 
 class SpooledMember:
@@ -179,11 +254,12 @@ class ArchiveImage:
     repository = None
 
     def __init__(self, config, layers):
-        """``config``: SpooledMember; ``layers``: ``[(path, digest, size)]`` in order."""
-        self._blobs = {config.digest: config.path}
+        """``config``: SpooledMember; ``layers``: ``[(path, digest, size, compress)]`` in order;
+        ``compress``: the file is the uncompressed layer, gzipped only if a registry lacks it."""
+        self._blobs = {config.digest: (config.path, False)}
         descriptors = []
-        for path, digest, size in layers:
-            self._blobs[digest] = path
+        for path, digest, size, compress in layers:
+            self._blobs[digest] = (path, compress)
             descriptors.append({"mediaType": LAYER_GZIP, "size": size, "digest": digest})
         doc = {"schemaVersion": 2, "mediaType": MANIFEST_V2,
                "config": {"mediaType": CONFIG_V1, "size": config.size, "digest": config.digest},
@@ -199,11 +275,14 @@ class ArchiveImage:
 
     @contextlib.contextmanager
     def open_blob(self, digest):
-        yield file_chunks(self._blobs[digest])
+        """The blob's bytes; the copy engine checks them against ``digest`` on the way."""
+        path, compress = self._blobs[digest]
+        yield gzip_chunks(path) if compress else file_chunks(path)
 
 
-def spool_archive(chunks, directory, image_id, parallel=2):
-    """Read the engine's archive of ``image_id`` into ``directory``; return an ArchiveImage."""
+def spool_archive(chunks, directory, image_id, parallel=2, memo=None):
+    """Read the engine's archive of ``image_id`` into ``directory``; return an ArchiveImage.
+    ``memo`` (a DigestMemo): layers it knows are not compressed now, only if uploaded."""
     members = spool_members(chunks, directory)
     try:
         entries = json.loads(_member_bytes(_member(members, "manifest.json", "manifest.json")))
@@ -229,16 +308,21 @@ def spool_archive(chunks, directory, image_id, parallel=2):
     def prepare(index):
         member, diff_id = layers[index], diff_ids[index]
         if member.digest == diff_id:
+            known = memo.get(diff_id) if memo is not None else None
+            if known:
+                return member.path, known[0], known[1], True
             target = member.path + ".gz"
             digest, size = gzip_file(member.path, target)
             os.unlink(member.path)
-            return target, digest, size
+            if memo is not None:
+                memo.put(diff_id, digest, size)
+            return target, digest, size, False
         try:
             gunzipped = sha256_file(member.path, decompress=True) if member.gzipped else None
         except zlib.error:
             gunzipped = None
         if gunzipped == diff_id:
-            return member.path, member.digest, member.size
+            return member.path, member.digest, member.size, False
         raise ArchiveError("layer %d of the engine's archive of %s does not match its diff_id %s"
                            % (index + 1, image_id, diff_id))
 

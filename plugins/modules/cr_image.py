@@ -25,8 +25,11 @@ description:
     and resets, layers the repository already has skipped, and the tag written last, only once every layer is
     committed. The engine never receives the ICR credentials; no C(docker login) is needed and nothing is written to
     a Docker config file.
+  - The gzip digest of every layer compressed is recorded in C(~/.cache/icr.registry/layer-digests.json) (under
+    E(XDG_CACHE_HOME) when set; digests only, mode 0600), so a layer pushed before is not compressed again to name it,
+    and not at all when the registry has it; a rebuild on the same base compresses only its new layers.
   - With a remote engine (O(docker_host)) the image travels from the engine to the host running the module, then
-    to the registry; that host needs free space for the compressed image while the task runs.
+    to the registry; that host needs free space for the image while the task runs.
   - With O(state=absent), deletes images by tag or digest the way C(ibmcloud cr image-rm) does; the digest and every
     tag on it in that repository go to the trash (restore them with M(icr.registry.cr_image_restore)).
 author:
@@ -249,14 +252,14 @@ actions:
 import shutil
 import tempfile
 
-from ansible_collections.icr.registry.plugins.module_utils.copy_engine import DEFAULT_PARALLEL, CopyEngine
+from ansible_collections.icr.registry.plugins.module_utils.copy_engine import DEFAULT_PARALLEL, CopyEngine, DigestMismatch
 from ansible_collections.icr.registry.plugins.module_utils.docker_engine import (
     BUILD_HASH_LABEL, DockerEngine, build_hash, platform_of)
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.icr_images import (
     RepositoryDigests, icr_reference, repository_name)
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
-from ansible_collections.icr.registry.plugins.module_utils.image_archive import spool_archive
+from ansible_collections.icr.registry.plugins.module_utils.image_archive import DigestMemo, spool_archive
 from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
 from ansible_collections.icr.registry.plugins.module_utils.references import parse_reference
 
@@ -300,6 +303,7 @@ class ImagePresent:
         self.engine = DockerEngine(self.params["docker_host"], timeout=self.params["timeout"])
         self.copier = CopyEngine(parallel=DEFAULT_PARALLEL, retries=self.params["retries"])
         self._archive = None
+        self._memo = None
         self._spool = None
         self._uploaded = {}  # region name -> a repository there that holds the image (mount from it)
 
@@ -425,6 +429,9 @@ class ImagePresent:
         try:
             result = self.copier.copy(self.archive(image["Id"]), self.client(region), ref.repository, ref.tag,
                                       mount_from=self._uploaded.get(region.name))
+        except DigestMismatch as err:
+            raise IcrError("Pushing %s failed: %s. A layer compressed differently than %s records; delete that "
+                           "file and run again" % (ref, err.message, self._memo.path))
         except IcrError as err:
             raise self.explain(ref, region, err)
         self._uploaded[region.name] = ref.repository
@@ -440,8 +447,10 @@ class ImagePresent:
         """The image as the copy engine's source: exported from the engine once per task."""
         if self._archive is None:
             self._spool = tempfile.mkdtemp(prefix="icr-push-", dir=self.module.ansible_module.tmpdir)
+            self._memo = DigestMemo(DigestMemo.default_path())
             self._archive = spool_archive(self.engine.export(image_id), self._spool, image_id,
-                                          parallel=DEFAULT_PARALLEL)
+                                          parallel=DEFAULT_PARALLEL, memo=self._memo)
+            self._memo.save()
         return self._archive
 
     @staticmethod

@@ -19,7 +19,7 @@ import pytest
 from ansible_collections.icr.registry.plugins.module_utils import image_archive
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.image_archive import (
-    CONFIG_V1, LAYER_GZIP, MANIFEST_V2, ArchiveError, ChunkReader, gzip_file, spool_archive)
+    CONFIG_V1, LAYER_GZIP, MANIFEST_V2, ArchiveError, ChunkReader, DigestMemo, gzip_file, spool_archive)
 
 
 # ------------------------------------------------------------------ helpers
@@ -122,9 +122,9 @@ def chunked(data, size=7777):
     return (data[start:start + size] for start in range(0, len(data), size))
 
 
-def spool(directory, members, image_id, chunk=7777, parallel=2):
+def spool(directory, members, image_id, chunk=7777, parallel=2, memo=None):
     os.makedirs(str(directory), exist_ok=True)
-    return spool_archive(chunked(tar_of(members), chunk), str(directory), image_id, parallel=parallel)
+    return spool_archive(chunked(tar_of(members), chunk), str(directory), image_id, parallel=parallel, memo=memo)
 
 
 def blob(archive, digest):
@@ -411,3 +411,42 @@ def test_the_spool_keeps_compressed_layers_only(tmp_path):
     assert not {sha(LAYER_A), sha(LAYER_B)} & {sha(data) for data in files.values()}  # the tars are gone
     assert dict(members)[image_id[7:] + ".json"] in files.values()  # the config stays (it is uploaded)
     assert len(files) == len([m for m in members if m[1] is not None])  # one file per member, nothing else
+
+
+def test_digest_memo_merges_trims_and_survives_a_bad_file(tmp_path):
+    path = str(tmp_path / "cache" / "layer-digests.json")
+    first = DigestMemo(path, limit=3)
+    assert first.get(sha(b"a")) is None
+    first.put(sha(b"a"), sha(b"A"), 10)
+    first.save()
+    second = DigestMemo(path, limit=3)  # another run, started before the third one saves
+    third = DigestMemo(path, limit=3)
+    third.put(sha(b"b"), sha(b"B"), 20)
+    third.save()
+    second.put(sha(b"c"), sha(b"C"), 30)
+    second.put(sha(b"d"), sha(b"D"), 40)
+    second.save()  # merges with what the third run wrote, keeps the newest three
+    merged = DigestMemo(path, limit=3)
+    assert merged.get(sha(b"a")) is None and merged.get(sha(b"b")) == (sha(b"B"), 20)
+    assert merged.get(sha(b"d")) == (sha(b"D"), 40)
+    assert os.stat(path).st_mode & 0o777 == 0o600 and os.listdir(os.path.dirname(path)) == ["layer-digests.json"]
+    # Entries of another zlib (or level) are not used.
+    with open(path, "w") as handle:
+        json.dump({"zlib 0.0 level 6": {sha(b"d"): [sha(b"D"), 40]}}, handle)
+    assert DigestMemo(path).get(sha(b"d")) is None
+    with open(path, "w") as handle:
+        handle.write("{not json")
+    assert DigestMemo(path).get(sha(b"d")) is None
+
+
+def test_a_layer_the_memo_knows_is_not_compressed_until_read(tmp_path):
+    members, image_id = classic_members([LAYER_A, LAYER_C])
+    memo = DigestMemo(str(tmp_path / "memo.json"))
+    first = spool(tmp_path / "one", members, image_id, memo=memo)
+    assert memo.get(sha(LAYER_A)) is not None
+    again = spool(tmp_path / "two", members, image_id, memo=memo)
+    assert again.digest == first.digest
+    assert not [name for name in os.listdir(str(tmp_path / "two")) if name.endswith(".gz")]
+    for descriptor in again.manifest.json["layers"]:
+        data = blob(again, descriptor["digest"])
+        assert sha(data) == descriptor["digest"] and len(data) == descriptor["size"]

@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import tarfile
 import threading
 from types import SimpleNamespace
@@ -12,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 from ansible.module_utils import basic
 
-from ansible_collections.icr.registry.plugins.module_utils import copy_engine
+from ansible_collections.icr.registry.plugins.module_utils import copy_engine, image_archive
 from ansible_collections.icr.registry.plugins.module_utils.docker_engine import BUILD_HASH_LABEL, build_hash
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.retry import retry_call
@@ -192,6 +193,7 @@ def fakes(api, monkeypatch, tmp_path_factory):
         return engine
     moduletmp = tmp_path_factory.mktemp("moduletmp")
     monkeypatch.setattr(basic.AnsibleModule, "tmpdir", property(lambda self: str(moduletmp)))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setattr(cr_image, "DockerEngine", new_engine)
     monkeypatch.setattr(cr_image, "RegistryClient", lambda *a, **k: registry)
     return SimpleNamespace(engine=engine, registry=registry, api=api, created=created, moduletmp=moduletmp)
@@ -251,6 +253,66 @@ def test_changed_context_rebuilds_and_pushes(fakes, context):
     assert (second["images"][0]["blobs_skipped"], second["images"][0]["blobs_copied"]) == (1, 2)
     changed_option = run(cr_image, build_args(context, build_args={"V": 2})).result
     assert changed_option["built"]
+
+
+def compressions(monkeypatch):
+    """Count the layers gzip_file compresses (the up-front compression, not a lazy one)."""
+    done = []
+    real = image_archive.gzip_file
+
+    def counted(source, target, level=image_archive.GZIP_LEVEL):
+        done.append(source)
+        return real(source, target, level)
+    monkeypatch.setattr(image_archive, "gzip_file", counted)
+    return done
+
+
+def test_a_rebuild_compresses_only_its_new_layer(fakes, context, monkeypatch):
+    compressed = compressions(monkeypatch)
+    first = run(cr_image, build_args(context)).result
+    assert len(compressed) == 2
+    memo_path = image_archive.DigestMemo.default_path()
+    assert os.stat(memo_path).st_mode & 0o777 == 0o600
+    entries = list(json.load(open(memo_path)).values())[0]
+    layers = fakes.registry.manifests[("team/app", "1.0")].json["layers"]
+    assert sorted(entries.values()) == sorted([d["digest"], d["size"]] for d in layers)
+    (context / "a.txt").write_text("b")
+    second = run(cr_image, build_args(context)).result
+    assert second["pushed"] and len(compressed) == 3  # the base layer was not compressed again
+    assert fakes.registry.manifests[("team/app", "1.0")].json["layers"][0] == layers[0]
+    assert second["images"][0]["blobs_skipped"] == 1
+
+
+def fresh_args(pushed):
+    """Push the image of an earlier result to a new repository."""
+    return {"name": "us.icr.io/team/fresh:1", "source": "local", "source_image": pushed["image_id"]}
+
+
+def test_a_known_layer_the_registry_lacks_is_gzipped_on_the_way(fakes, context, monkeypatch):
+    compressed = compressions(monkeypatch)
+    first = run(cr_image, build_args(context)).result
+    other = run(cr_image, fresh_args(first)).result  # a repository with nothing in it, nothing to mount from
+    assert len(compressed) == 2 and other["images"][0]["blobs_copied"] == 3
+    manifest = fakes.registry.manifests[("team/fresh", "1")]
+    assert manifest.digest == first["digest"]
+    config, layers = fakes.engine.saved[first["image_id"]]
+    assert [sha(gzip.decompress(fakes.registry.blobs[("team/fresh", d["digest"])])) for d in manifest.json["layers"]] \
+        == [sha(layer) for layer in layers]
+
+
+def test_a_stale_digest_record_fails_clearly(fakes, context):
+    first = run(cr_image, build_args(context)).result
+    memo_path = image_archive.DigestMemo.default_path()
+    data = json.load(open(memo_path))
+    for entry in list(data.values())[0].values():
+        entry[0] = dg("e")  # what this zlib would not make of the layer
+    with open(memo_path, "w") as handle:
+        json.dump(data, handle)
+    outcome = run(cr_image, fresh_args(first))
+    assert outcome.failed and memo_path in outcome.result["msg"] and "delete that file" in outcome.result["msg"]
+    assert ("team/fresh", "1") not in fakes.registry.manifests
+    os.unlink(memo_path)
+    assert run(cr_image, fresh_args(first)).result["digest"] == first["digest"]
 
 
 def test_unchanged_image_missing_remotely_is_pushed(fakes, context):

@@ -99,6 +99,35 @@ class Sandbox:
                 if r.get("kind") == "v2"]
 
 
+def forget_pushes(docker_env, prefix):
+    """Make dockerd forget which repositories named ``prefix...`` (``host/`` for a whole
+    registry) got its layers.
+
+    dockerd records, per layer, every repository it pushed the layer to, and mounts it
+    from there on the next push to that registry: without this, every docker
+    repetition after the first would be a mount, not a cold copy. The record is the
+    sandbox engine's own metadata store (JSON files under its data root).
+    """
+    info = subprocess.run(["docker", "info", "--format", "{{.DockerRootDir}} {{.Driver}}"], env=docker_env,
+                          check=True, capture_output=True, text=True).stdout.split()
+    store = Path(info[0]) / "image" / info[1] / "distribution" / "v2metadata-by-diffid" / "sha256"
+    saved = {}
+    for path in store.glob("*"):
+        text = path.read_text()
+        records = json.loads(text)
+        kept = [r for r in records if not r.get("SourceRepository", "").startswith(prefix)]
+        if kept != records:
+            saved[path] = text
+            path.write_text(json.dumps(kept))
+    return saved  # what restore_pushes puts back
+
+
+def restore_pushes(saved):
+    """Put back the records ``forget_pushes`` removed (and drop what was learnt since)."""
+    for path, text in saved.items():
+        path.write_text(text)
+
+
 # ----------------------------------------------------------------------------- methods
 class Runner:
     def __init__(self, sbx, args, workdir):
@@ -170,24 +199,7 @@ class Runner:
         self._docker("rmi", "-f", self.src_ref(tag), self.dest_ref(repo, tag), check=False)
 
     def docker_forget_pushes(self):
-        """Make dockerd forget which destination repositories got its layers.
-
-        dockerd records, per layer, every repository it pushed the layer to, and mounts it
-        from there on the next push to that registry: without this, every docker
-        repetition after the first would be a mount, not a cold copy. The record is the
-        sandbox engine's own metadata store (JSON files under its data root).
-        """
-        info = self._docker_output("info", "--format", "{{.DockerRootDir}} {{.Driver}}").split()
-        store = Path(info[0]) / "image" / info[1] / "distribution" / "v2metadata-by-diffid" / "sha256"
-        for path in store.glob("*"):
-            records = json.loads(path.read_text())
-            kept = [r for r in records if not r.get("SourceRepository", "").startswith(self.sbx.dest + "/")]
-            if kept != records:
-                path.write_text(json.dumps(kept))
-
-    def _docker_output(self, *argv):
-        return subprocess.run(["docker"] + list(argv), env=self._docker_env(), check=True,
-                              capture_output=True, text=True).stdout
+        forget_pushes(self._docker_env(), self.sbx.dest + "/")
 
     def docker(self, tag, repo):
         self._docker("pull", "-q", self.src_ref(tag))

@@ -13,7 +13,8 @@ pulled into the sandbox's engine), ``--reps`` times each, round-robin, min and m
            layer digest record (``XDG_CACHE_HOME``)
   rebuild  a new image (the same layers plus a small new one, built by the engine) into a
            repository that holds the earlier image: the everyday CI push. cr_image with the
-           record its earlier pushes left, and ``cr_image/fresh`` without (a new CI runner)
+           record its earlier pushes left, docker with its own; ``/fresh``: without them, as
+           on a new CI runner (the engine has the image but never pushed to this registry)
 
 cr_image runs as Ansible runs a module (a child process, arguments on stdin; no
 ansible-playbook start-up). It is not a test: it prints figures. Secrets go through files
@@ -88,8 +89,8 @@ class PushBench:
             raise SystemExit("cr_image failed: %s" % result.get("msg", result))
 
     def docker_push(self, image, repo, tag, cold):
-        """``cold``: dockerd forgets every push to this registry first (and is told again after),
-        so that it uploads rather than mounts from a repository it pushed or pulled before."""
+        """``cold``: dockerd forgets every push to (and pull from) this registry first, and is
+        told again after, so that it compresses and uploads rather than skips or mounts."""
         target = "%s/%s/%s:%s" % (self.registry, NAMESPACE, repo, tag)
         self.docker("tag", image, target)
         saved = forget_pushes(self.docker_env, self.registry + "/") if cold else {}
@@ -130,7 +131,8 @@ def main():
                      "docker": lambda *a: bench.docker_push(*a, cold=True)},
             "rebuild": {"cr_image": lambda *a: bench.cr_image(*a, cache=cache),
                         "cr_image/fresh": lambda *a: bench.cr_image(*a, cache=bench.fresh_cache()),
-                        "docker": lambda *a: bench.docker_push(*a, cold=False)}}
+                        "docker": lambda *a: bench.docker_push(*a, cold=False),
+                        "docker/fresh": lambda *a: bench.docker_push(*a, cold=True)}}
         times = {(scenario, name): [] for scenario in methods for name in methods[scenario]}
         # The rebuild repositories hold the base image first, pushed by the same method.
         for name, push in methods["rebuild"].items():

@@ -11,7 +11,7 @@ written only after every blob is committed.
 
 ``spool_archive`` reads the archive stream once into a private directory: uncompressed
 layers (what every engine saves) are gzip-compressed, reproducibly (no timestamp, no file
-name), so pushing the same image twice gives the same blob digests and the second push
+name; megabytes that deflate cannot shrink are stored, at ~20 times the speed), so pushing the same image twice gives the same blob digests and the second push
 skips them; ``DigestMemo`` remembers those digests per layer, so a layer pushed before is
 not compressed again (only streamed through gzip if a registry turns out to lack it). Both archive layouts are read from ``manifest.json``: the classic one
 (``<id>/layer.tar``) and the OCI layout of newer engines (``blobs/sha256/<hex>``), whose
@@ -40,7 +40,11 @@ MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 CONFIG_V1 = "application/vnd.docker.container.image.v1+json"
 LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 GZIP_LEVEL = 6  # what the engine's own push uses
+GZIP_FORMAT = 2  # bumped whenever gzip_chunks would write other bytes for the same layer
 CHUNK = 1024 * 1024
+PROBE_BYTES = 64 * 1024
+INCOMPRESSIBLE_RATIO = 0.97
+STORED_MAX = 65535
 # A gzip member header with no timestamp, no name and OS "unknown": the same bytes on every host.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
@@ -92,20 +96,60 @@ def sha256_file(path, decompress=False):
     return "sha256:" + hasher.hexdigest()
 
 
+def incompressible(chunk):
+    """Whether deflate would gain (almost) nothing on ``chunk``, judged on a sample at level 1.
+
+    Layers often hold data that is compressed already (archives, media, model weights);
+    deflating it costs ~20 times storing it, for output no smaller than the input.
+    """
+    sample = chunk[:PROBE_BYTES]
+    return len(zlib.compress(sample, 1)) >= len(sample) * INCOMPRESSIBLE_RATIO
+
+
+def stored_blocks(data, final=False):
+    """``data`` as deflate stored blocks (each: a byte-aligned header, LEN, NLEN, the bytes)."""
+    view = memoryview(data)
+    pieces = []
+    for start in range(0, len(view), STORED_MAX):
+        piece = view[start:start + STORED_MAX]
+        last = final and start + STORED_MAX >= len(view)
+        pieces.append(struct.pack("<BHH", 1 if last else 0, len(piece), len(piece) ^ 0xFFFF))
+        pieces.append(piece)
+    if final and not len(view):
+        pieces.append(struct.pack("<BHH", 1, 0, 0xFFFF))
+    return b"".join(pieces)
+
+
 def gzip_chunks(source, level=GZIP_LEVEL):
     """The reproducible gzip of file ``source``, as chunks: no timestamp, no name, so the same
-    bytes (and digest) wherever and whenever the same zlib compresses the same layer."""
+    bytes (and digest) wherever and whenever the same zlib compresses the same layer.
+
+    One gzip member, one deflate stream: chunks that deflate well are deflated (one
+    compressor for all of them, its window carried over), chunks that would not shrink are
+    stored as they are. Before a stored chunk the compressor is fully flushed, so the stream
+    is byte-aligned and later deflated blocks never refer back across it.
+    """
     deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
     crc = 0
     length = 0
+    pending = False  # the compressor holds input it has not flushed
     yield _GZIP_HEADER
     for chunk in file_chunks(source):
         crc = zlib.crc32(chunk, crc)
         length += len(chunk)
+        if incompressible(chunk):
+            if pending:
+                yield deflater.flush(zlib.Z_FULL_FLUSH)
+                pending = False
+            yield stored_blocks(chunk)
+            continue
         data = deflater.compress(chunk)
+        pending = True
         if data:
             yield data
-    yield deflater.flush() + struct.pack("<II", crc & 0xFFFFFFFF, length & 0xFFFFFFFF)
+    if pending:
+        yield deflater.flush(zlib.Z_FULL_FLUSH)
+    yield stored_blocks(b"", final=True) + struct.pack("<II", crc & 0xFFFFFFFF, length & 0xFFFFFFFF)
 
 
 def gzip_file(source, target, level=GZIP_LEVEL):
@@ -128,13 +172,13 @@ class DigestMemo:
     has it (a rebuild on the same base) it is not compressed at all. docker keeps the same
     record for its pushes. A JSON file of digests only (no secret), mode 0600, at most
     ``limit`` entries, written atomically; unreadable means empty. Entries are keyed by the
-    zlib version and level, whose output they describe.
+    gzip_chunks format, the zlib version and the level, whose output they describe.
     """
 
     def __init__(self, path, limit=10000):
         self.path = path
         self.limit = limit
-        self.key = "zlib %s level %d" % (zlib.ZLIB_RUNTIME_VERSION, GZIP_LEVEL)
+        self.key = "gzip format %d, zlib %s level %d" % (GZIP_FORMAT, zlib.ZLIB_RUNTIME_VERSION, GZIP_LEVEL)
         self._new = {}
         self._known = self._load().get(self.key) or {}
 

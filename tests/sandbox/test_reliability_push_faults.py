@@ -66,7 +66,11 @@ def namespace(sandbox_env):
 def context(endpoints, tmp_path):
     """A build context whose image is new to the registry (a fresh layer each test)."""
     stamp = os.urandom(6).hex()
-    (tmp_path / "Dockerfile").write_text("FROM %s\nRUN echo %s > /stamp\n" % (endpoints["base_image"], stamp))
+    # 3 MiB that deflate cannot shrink, between text: the layer's gzip mixes stored and
+    # deflated blocks, which the engine must read back (it pulls the image in the test).
+    (tmp_path / "noise.bin").write_bytes(b"text " * 200000 + os.urandom(3 * 1024 * 1024) + b"text " * 200000)
+    (tmp_path / "Dockerfile").write_text("FROM %s\nCOPY noise.bin /noise.bin\nRUN echo %s > /stamp\n"
+                                         % (endpoints["base_image"], stamp))
     return str(tmp_path)
 
 

@@ -450,3 +450,25 @@ def test_a_layer_the_memo_knows_is_not_compressed_until_read(tmp_path):
     for descriptor in again.manifest.json["layers"]:
         data = blob(again, descriptor["digest"])
         assert sha(data) == descriptor["digest"] and len(data) == descriptor["size"]
+
+
+def test_gzip_stores_what_deflate_cannot_shrink_in_one_member(tmp_path):
+    text = b"usr/lib/x86_64-linux-gnu/libc.so.6 " * 60000
+    random_part = noise(b"r", 3 * 1024 * 1024 + 17)
+    data = random_part + text + noise(b"s", 1000) + text[:999999] + noise(b"t", 70000)
+    source = tmp_path / "layer.tar"
+    source.write_bytes(data)
+    out = b"".join(bytes(chunk) for chunk in image_archive.gzip_chunks(str(source)))
+    assert gzip.decompress(out) == data
+    inflater = image_archive.zlib.decompressobj(31)  # one gzip member, as every reader expects
+    assert inflater.decompress(out) + inflater.flush() == data and inflater.eof and not inflater.unused_data
+    assert out == b"".join(bytes(chunk) for chunk in image_archive.gzip_chunks(str(source)))
+    # The random megabytes are stored (5 bytes per 64 KiB block), the text deflated (the
+    # last 70 000 random bytes too: they share a 1 MiB chunk with text).
+    assert len(out) < len(random_part) + 70000 + 2 * len(text) // 100 + 1000
+    # Right after the gzip header: a stored block of the first 65535 random bytes, verbatim.
+    assert out[10:15] == image_archive.struct.pack("<BHH", 0, 65535, 0) and out[15:15 + 65535] == random_part[:65535]
+    assert image_archive.incompressible(random_part) and not image_archive.incompressible(text)
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    assert gzip.decompress(b"".join(image_archive.gzip_chunks(str(empty)))) == b""

@@ -29,9 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
-# Not the collection's writing: sandbox state, engine data, other jobs, tool caches.
+# Not the collection's writing: sandbox state, engine data, other jobs, tool caches (but
+# cr_image's own, ~/.cache/icr.registry, is scanned).
 SKIP_DIRS = re.compile(r"^/tmp/(?:sbx-|icr-sbx-|bash_jobs|pytest-of-|\.X11)|/\.git$|/\.venv$|/\.sandbox$|"
-                       r"/docker/(?:data|exec)|/\.cache$|/__pycache__$|/\.hypothesis$")
+                       r"/docker/(?:data|exec)|/\.cache/(?!icr\.registry$)[^/]+$|/__pycache__$|/\.hypothesis$")
 MAX_FILE_BYTES = 8 * 1024 * 1024
 
 

@@ -425,6 +425,7 @@ class ImagePresent:
         self.actions.append("pushed %s" % ref)
         if self.module.check_mode:
             return outcome
+        # Not needed for the upload: the engine keeps the pushed name, as after a docker push.
         self.engine.tag(image["Id"], self.push_repository(ref, region), ref.tag)
         try:
             result = self.copier.copy(self.archive(image["Id"]), self.client(region), ref.repository, ref.tag,

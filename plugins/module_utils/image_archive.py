@@ -9,14 +9,16 @@ retries only blob uploads, and gives a whole push up on one busy answer to its p
 or manifest request), the engine never receives registry credentials, and the tag is
 written only after every blob is committed.
 
-``spool_archive`` reads the archive stream once into a private directory: uncompressed
-layers (what every engine saves) are gzip-compressed, reproducibly (no timestamp, no file
-name; megabytes that deflate cannot shrink are stored, at ~20 times the speed), so pushing the same image twice gives the same blob digests and the second push
-skips them; ``DigestMemo`` remembers those digests per layer, so a layer pushed before is
-not compressed again (only streamed through gzip if a registry turns out to lack it). Both archive layouts are read from ``manifest.json``: the classic one
-(``<id>/layer.tar``) and the OCI layout of newer engines (``blobs/sha256/<hex>``), whose
-layers may already be gzip-compressed and are then sent as they are. Every layer is checked
-against the ``diff_ids`` of the image config, and the config against the image ID.
+``spool_archive`` reads the archive stream once into a private directory. Uncompressed
+layers (what every engine saves) are gzip-compressed reproducibly: no timestamp, no file
+name, and megabytes that deflate cannot shrink are stored (at ~20 times the speed). So
+pushing the same image twice gives the same blob digests, and the second push skips them;
+``DigestMemo`` remembers those digests per layer, so a layer pushed before is not compressed
+again (only streamed through gzip if a registry turns out to lack it). Both archive layouts
+are read from ``manifest.json``: the classic one (``<id>/layer.tar``) and the OCI layout of
+newer engines (``blobs/sha256/<hex>``), whose layers may already be gzip-compressed and are
+then sent as they are. Every layer is checked against the ``diff_ids`` of the image config,
+and the config against the image ID.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -152,16 +154,21 @@ def gzip_chunks(source, level=GZIP_LEVEL):
     yield stored_blocks(b"", final=True) + struct.pack("<II", crc & 0xFFFFFFFF, length & 0xFFFFFFFF)
 
 
-def gzip_file(source, target, level=GZIP_LEVEL):
-    """Compress ``source`` into ``target`` (``gzip_chunks``); return ``(sha256 digest, size)``."""
+def write_hashed(chunks, path):
+    """Write ``chunks`` to ``path``; return ``(sha256 digest, size)`` of what was written."""
     hasher = hashlib.sha256()
     size = 0
-    with open(target, "wb") as out:
-        for chunk in gzip_chunks(source, level):
+    with open(path, "wb") as out:
+        for chunk in chunks:
             out.write(chunk)
             hasher.update(chunk)
             size += len(chunk)
     return "sha256:" + hasher.hexdigest(), size
+
+
+def gzip_file(source, target, level=GZIP_LEVEL):
+    """Compress ``source`` into ``target`` (``gzip_chunks``); return ``(sha256 digest, size)``."""
+    return write_hashed(gzip_chunks(source, level), target)
 
 
 class DigestMemo:
@@ -268,20 +275,10 @@ def spool_members(chunks, directory):
 
 
 def _spool_one(source, path):
-    hasher = hashlib.sha256()
-    size = 0
-    head = b""
-    with open(path, "wb") as out:
-        while True:
-            chunk = source.read(CHUNK)
-            if not chunk:
-                break
-            if size < 2:
-                head = (head + chunk)[:2]
-            hasher.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
-    return SpooledMember(path, "sha256:" + hasher.hexdigest(), size, head == b"\x1f\x8b")
+    digest, size = write_hashed(iter(lambda: source.read(CHUNK), b""), path)
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    return SpooledMember(path, digest, size, gzipped)
 
 
 def _member(members, name, what):

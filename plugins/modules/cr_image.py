@@ -431,7 +431,7 @@ class ImagePresent:
             result = self.copier.copy(self.archive(image["Id"]), self.client(region), ref.repository, ref.tag,
                                       mount_from=self._uploaded.get(region.name))
         except DigestMismatch as err:
-            raise IcrError("Pushing %s failed: %s. A layer compressed differently than %s records; delete that "
+            raise IcrError("Pushing %s failed: %s. If the layer digests recorded in %s are stale, delete that "
                            "file and run again" % (ref, err.message, self._memo.path))
         except IcrError as err:
             raise self.explain(ref, region, err)

@@ -128,23 +128,30 @@ def restore_pushes(saved):
         path.write_text(text)
 
 
+def write_secret(path, text):
+    """Write a file only its owner can read (credentials never go on argv)."""
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def docker_auths(api_key, hosts):
+    """A Docker/skopeo auth file's content for ``iamapikey`` and ``api_key`` on ``hosts``."""
+    if not api_key:
+        return json.dumps({"auths": {}})
+    auth = base64.b64encode(("iamapikey:%s" % api_key).encode()).decode()
+    return json.dumps({"auths": {host: {"auth": auth} for host in hosts}})
+
+
 # ----------------------------------------------------------------------------- methods
 class Runner:
     def __init__(self, sbx, args, workdir):
         self.sbx, self.args, self.workdir = sbx, args, workdir
         self.authfile = workdir / "auth.json"
-        auth = base64.b64encode(("iamapikey:%s" % sbx.api_key).encode()).decode() \
-            if sbx.api_key else None
-        auths = {host: {"auth": auth} for host in (sbx.src, sbx.dest)} if auth else {}
-        self._write_secret(self.authfile, json.dumps({"auths": auths}))
+        auths = docker_auths(sbx.api_key, (sbx.src, sbx.dest))
+        write_secret(self.authfile, auths)
         (workdir / "docker").mkdir()
-        self._write_secret(workdir / "docker" / "config.json", json.dumps({"auths": auths}))
-
-    @staticmethod
-    def _write_secret(path, text):
-        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        write_secret(workdir / "docker" / "config.json", auths)
 
     def src_ref(self, tag):
         return "%s/%s/%s:%s" % (self.sbx.src, SRC_NS, self.args.repo, tag)
@@ -209,7 +216,7 @@ class Runner:
     def _header_file(self, client, scopes):
         path = self.workdir / ("h-%s" % uuid.uuid4().hex)
         auth = client._auth_header(scopes)
-        self._write_secret(path, "Authorization: %s\n" % auth if auth else "Accept: */*\n")
+        write_secret(path, "Authorization: %s\n" % auth if auth else "Accept: */*\n")
         return path
 
     def curl(self, tag, repo):

@@ -23,8 +23,6 @@ ansible-playbook start-up). It is not a test: it prints figures. Secrets go thro
     set -a; . /tmp/sbx/env.sh; set +a; .venv/bin/python bench/push_bench.py [--size-mb 300] [--reps 3]
 """
 import argparse
-import base64
-import json
 import os
 import statistics
 import subprocess
@@ -36,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_image  # noqa: E402  (also puts the collection on sys.path)
-from copy_bench import Runner, forget_pushes, restore_pushes  # noqa: E402
+from copy_bench import docker_auths, forget_pushes, restore_pushes, write_secret  # noqa: E402
 from soak import Sandbox, run_module  # noqa: E402
 
 NAMESPACE = "benchpush"
@@ -48,9 +46,8 @@ class PushBench:
         self.sandbox, self.args, self.workdir = sandbox, args, workdir
         self.registry = sandbox.doc["regions"][REGION]["registry"]
         self.domain = sandbox.doc["regions"][REGION]["domain"]
-        auth = {"auths": {self.registry: {"auth": make_auth(sandbox.doc["api_key"])}}}
         (workdir / "docker").mkdir()
-        Runner._write_secret(workdir / "docker" / "config.json", json.dumps(auth))
+        write_secret(workdir / "docker" / "config.json", docker_auths(sandbox.doc["api_key"], [self.registry]))
         self.docker_env = dict(os.environ, DOCKER_CONFIG=str(workdir / "docker"),
                                DOCKER_HOST=sandbox.doc["docker_host"], DOCKER_BUILDKIT="0")
         self.run_id = uuid.uuid4().hex[:6]
@@ -101,10 +98,6 @@ class PushBench:
 
     def fresh_cache(self):
         return Path(tempfile.mkdtemp(prefix="cache-", dir=str(self.workdir)))
-
-
-def make_auth(api_key):
-    return base64.b64encode(("iamapikey:%s" % api_key).encode()).decode()
 
 
 def timed(func, *argv):

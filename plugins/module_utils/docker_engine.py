@@ -26,7 +26,7 @@ import json
 import os
 import stat
 
-from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, one_line
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary, one_line
 
 try:
     import docker
@@ -176,7 +176,7 @@ class DockerEngine:
     def __init__(self, docker_host=None, timeout=60, api=None):
         if api is None:
             if DOCKER_IMPORT_ERROR is not None:
-                raise IcrError("The docker SDK is missing (%s): install %s" % (DOCKER_IMPORT_ERROR, DOCKER_REQUIREMENTS))
+                raise MissingLibrary(DOCKER_REQUIREMENTS, DOCKER_IMPORT_ERROR)
             kwargs = client_arguments(docker_host, timeout)
             self.base_url = kwargs["base_url"]
             api = self._call("Connecting to the Docker engine at %s" % self.base_url,

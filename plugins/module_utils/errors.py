@@ -49,3 +49,12 @@ class IcrError(Exception):
     def as_dict(self):
         """The fields for a module result (``fail_json(msg=str(err), **err.as_dict())``)."""
         return {"status": self.status, "code": self.code, "transaction_id": self.transaction_id}
+
+
+class MissingLibrary(IcrError):
+    """A Python library the operation needs is not installed where the module runs."""
+
+    def __init__(self, library, import_error):
+        super(MissingLibrary, self).__init__("the Python library %s is missing" % library)
+        self.library = library
+        self.import_error = str(import_error)

@@ -18,7 +18,7 @@ import base64
 import json
 import time
 
-from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, one_line
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary, one_line
 from ansible_collections.icr.registry.plugins.module_utils.retry import (
     RETRYABLE_STATUS, parse_retry_after, retry_call)
 
@@ -138,7 +138,7 @@ class IamSession:
     def __init__(self, api_key, iam_url, account_id=None, validate_certs=True, ca_path=None,
                  timeout=60, policy=None):
         if SDK_IMPORT_ERROR is not None:
-            raise IcrError("The IBM Cloud SDK is missing (%s): install %s" % (SDK_IMPORT_ERROR, SDK_REQUIREMENTS))
+            raise MissingLibrary(SDK_REQUIREMENTS, SDK_IMPORT_ERROR)
         if not api_key:
             raise IcrError("No API key: set api_key or the IC_API_KEY / IBMCLOUD_API_KEY environment variable")
         self.iam_url = iam_url

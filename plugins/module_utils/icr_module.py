@@ -3,10 +3,20 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """IcrModule: the module base every ``cr_*`` module stands on (composition, not inheritance).
 
+    class NamespaceWorker:
+        def __init__(self, module):          # read and check the options; no request yet
+            self.module = module
+            self.name = module.params["name"]
+
+        def __call__(self):                  # do the work; return the result dict
+            before = self.module.api().get_namespace(self.name)
+            ...
+            return self.module.result(changed, before=before, after=after, namespace=after)
+
     def main():
         module = IcrModule(argument_spec=dict(name=dict(type="str", required=True)),
                            supports_check_mode=True)
-        module.run(NamespaceWorker)          # worker(module) -> result dict
+        module.run(NamespaceWorker)
 
 ``IcrModule`` merges the shared options (doc fragment ``icr.registry.icr``), resolves the
 region and its endpoints, hands out clients lazily (one per run), keeps every secret in
@@ -19,9 +29,9 @@ __metaclass__ = type
 
 import base64
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary
 from ansible_collections.icr.registry.plugins.module_utils.icr_api import IamSession, IcrApi, RetryPolicy
 from ansible_collections.icr.registry.plugins.module_utils.references import (
     DEFAULT_REGION, Endpoints, get_region, registry_url, split_scheme)
@@ -91,17 +101,29 @@ class IcrModule:
                 self._module.no_log_values.add(secret)
 
     def fail_from(self, err):
-        """One line: what failed, HTTP status, ICR code, transaction id; no traceback."""
+        """One line: what failed, HTTP status, ICR code, transaction id; no traceback.
+        A missing Python library is reported the way every Ansible module reports it."""
+        if isinstance(err, MissingLibrary):
+            self.fail_json(msg=missing_required_lib(err.library), exception=err.import_error)
         self.fail_json(msg=str(err), error=err.as_dict())
 
-    def run(self, worker):
-        """``worker(self)`` returns the result dict; an IcrError becomes ``fail_from``."""
+    def run(self, worker_class):
+        """Build ``worker_class(self)``, call it, and exit with the dict it returns.
+        An IcrError raised on the way becomes one ``fail_from`` line."""
         try:
-            result = worker(self)
+            result = worker_class(self)()
         except IcrError as err:
             self.fail_from(err)
             return
         self.exit_json(**result)
+
+    def result(self, changed, before=None, after=None, **fields):
+        """A result dict: ``changed`` and ``fields``, plus ``diff`` (``before``/``after``)
+        when diff mode is on."""
+        result = dict(fields, changed=bool(changed))
+        if self.diff_mode:
+            result["diff"] = {"before": before, "after": after}
+        return result
 
     # -------------------------------------------------------------- endpoints
 

@@ -23,11 +23,11 @@ import time
 try:
     import requests
     from requests.adapters import HTTPAdapter
-    HAS_REQUESTS = True
-except ImportError:  # reported by the module base through missing_required_lib
-    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as exc:  # reported by the module base through missing_required_lib
+    REQUESTS_IMPORT_ERROR = exc
 
-from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, one_line
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary, one_line
 from ansible_collections.icr.registry.plugins.module_utils.references import registry_url
 from ansible_collections.icr.registry.plugins.module_utils.retry import (
     RETRYABLE_STATUS, parse_retry_after, retry_call)
@@ -164,7 +164,7 @@ def is_retryable(exc):
     """The ``should_retry`` for registry requests: 429/5xx and broken connections."""
     if isinstance(exc, IcrError):
         return exc.status in RETRYABLE_STATUS, exc.retry_after
-    if HAS_REQUESTS and isinstance(exc, (requests.ConnectionError, requests.Timeout,
+    if REQUESTS_IMPORT_ERROR is None and isinstance(exc, (requests.ConnectionError, requests.Timeout,
                                          requests.exceptions.ChunkedEncodingError)):
         return True, None
     return False, None
@@ -185,8 +185,8 @@ class RegistryClient:
 
     def __init__(self, host, username=None, password=None, verify=True,
                  timeout=60, retries=5, pool_size=8, user_agent="icr.registry"):
-        if not HAS_REQUESTS:
-            raise IcrError("the Python library requests is required")
+        if REQUESTS_IMPORT_ERROR is not None:
+            raise MissingLibrary("requests", REQUESTS_IMPORT_ERROR)
         # ``host`` may carry a scheme; without one, loopback is plain http (like docker).
         self.base_url = registry_url(V2_HOSTS.get(host, host))
         self.host = self.base_url.split("://", 1)[1]

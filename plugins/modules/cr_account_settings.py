@@ -126,10 +126,7 @@ class AccountSettingsWorker:
                 self.api.update_auth_options(**auth_changes)
             if settings_changes:
                 self.api.update_settings(**settings_changes)
-        result = dict(changed=after != before, settings=after)
-        if self.module.diff_mode:
-            result["diff"] = dict(before=before, after=after)
-        return result
+        return self.module.result(after != before, before=before, after=after, settings=after)
 
 
 def main():
@@ -141,7 +138,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run(lambda m: AccountSettingsWorker(m)())
+    module.run(AccountSettingsWorker)
 
 
 if __name__ == "__main__":

@@ -543,21 +543,26 @@ class ImageAbsent:
         return dict(changed=bool(deleted), actions=actions, deleted=deleted)
 
 
-def run(module):
-    params = module.params
-    state = params["state"]
-    texts = params["names"] or [params["name"]]
-    refs = [icr_reference(module, text) for text in texts]
-    if state == "absent":
-        return ImageAbsent(module, refs)()
-    if not params["source"]:
-        raise IcrError("state=present needs source: build, pull or local")
-    digests = [str(ref) for ref, _region in refs if ref.digest]
-    if digests:
-        raise IcrError("state=present pushes to tags; %s names a digest" % ", ".join(digests))
-    if params["source_password"]:
-        module.no_log(params["source_password"])
-    return ImagePresent(module, refs)()
+class ImageWorker:
+    """Checks the references, then hands them to ImagePresent or ImageAbsent."""
+
+    def __init__(self, module):
+        params = module.params
+        refs = [icr_reference(module, text) for text in params["names"] or [params["name"]]]
+        if params["state"] == "absent":
+            self.work = ImageAbsent(module, refs)
+            return
+        if not params["source"]:
+            raise IcrError("state=present needs source: build, pull or local")
+        digests = [str(ref) for ref, _region in refs if ref.digest]
+        if digests:
+            raise IcrError("state=present pushes to tags; %s names a digest" % ", ".join(digests))
+        if params["source_password"]:
+            module.no_log(params["source_password"])
+        self.work = ImagePresent(module, refs)
+
+    def __call__(self):
+        return self.work()
 
 
 def main():
@@ -589,7 +594,7 @@ def main():
         required_together=[("source_username", "source_password")],
         supports_check_mode=True,
     )
-    module.run(run)
+    module.run(ImageWorker)
 
 
 if __name__ == "__main__":

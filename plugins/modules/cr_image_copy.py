@@ -192,7 +192,8 @@ class ImageCopy:
         self._clients = {}
         self._copied = {}  # registry host -> a repository that now holds the image
 
-    def __call__(self, module):
+    def __call__(self):
+        module = self.module
         params = self.params
         if params["parallel"] < 1 or params["chunk_size_mb"] < 0:
             raise IcrError("parallel must be at least 1 and chunk_size_mb zero or more")
@@ -320,7 +321,7 @@ def main():
         required_together=[("src_username", "src_password")],
         supports_check_mode=True,
     )
-    module.run(ImageCopy(module))
+    module.run(ImageCopy)
 
 
 if __name__ == "__main__":

@@ -219,7 +219,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run(lambda m: ImageInfo(m)())
+    module.run(ImageInfo)
 
 
 if __name__ == "__main__":

@@ -219,7 +219,7 @@ def main():
         argument_spec=dict(image=dict(type="str", required=True)),
         supports_check_mode=True,
     )
-    module.run(lambda m: RestoreWorker(m)())
+    module.run(RestoreWorker)
 
 
 if __name__ == "__main__":

@@ -165,11 +165,9 @@ class ImageTagger:
                 if not self.module.check_mode:
                     self.api.untag_image(str(target))
         tags = {str(t): {"action": action, "before": before[str(t)], "after": after} for t, action, after in plan}
-        result = dict(changed=bool(actions), actions=actions, digest=digest, tags=tags)
-        if self.module.diff_mode:
-            result["diff"] = dict(before={name: item["before"] for name, item in tags.items()},
-                                  after={name: item["after"] for name, item in tags.items()})
-        return result
+        return self.module.result(actions, before={name: item["before"] for name, item in tags.items()},
+                                  after={name: item["after"] for name, item in tags.items()},
+                                  actions=actions, digest=digest, tags=tags)
 
     def plan_present(self, digest, before):
         if digest is None:
@@ -203,7 +201,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run(lambda m: ImageTagger(m)())
+    module.run(ImageTagger)
 
 
 if __name__ == "__main__":

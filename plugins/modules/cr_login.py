@@ -207,11 +207,8 @@ class LoginWorker:
             after_user = None
         if changed and not self.module.check_mode:
             write_config(self.path, config)
-        result = dict(changed=changed, registry=self.host, config_path=self.path,
-                      username=after_user or before_user)
-        if self.module.diff_mode:
-            result["diff"] = dict(before=self._state(before_user), after=self._state(after_user))
-        return result
+        return self.module.result(changed, before=self._state(before_user), after=self._state(after_user),
+                                  registry=self.host, config_path=self.path, username=after_user or before_user)
 
     def _state(self, username):
         return {"registry": self.host, "logged_in": username is not None, "username": username}
@@ -247,7 +244,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run(lambda m: LoginWorker(m)())
+    module.run(LoginWorker)
 
 
 if __name__ == "__main__":

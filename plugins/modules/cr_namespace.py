@@ -118,10 +118,8 @@ class NamespaceWorker:
             after = self.present(before)
         else:
             after = self.absent(before)
-        result = dict(changed=bool(self.actions), actions=self.actions, namespace=after or {})
-        if self.module.diff_mode:
-            result["diff"] = dict(before=before or {}, after=after or {})
-        return result
+        return self.module.result(self.actions, before=before or {}, after=after or {},
+                                  actions=self.actions, namespace=after or {})
 
     def _do(self, action, call):
         """Record ``action``; run ``call`` unless in check mode; return its result or None."""
@@ -163,7 +161,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run(lambda m: NamespaceWorker(m)())
+    module.run(NamespaceWorker)
 
 
 if __name__ == "__main__":

@@ -71,19 +71,23 @@ from ansible_collections.icr.registry.plugins.module_utils.icr_module import Icr
 from ansible_collections.icr.registry.plugins.module_utils.references import validate_namespace
 
 
-def list_namespaces(module):
-    name = module.params["name"]
-    if name is not None:
-        validate_namespace(name)
-    namespaces = [details for details in module.api().list_namespace_details()
-                  if name is None or details.get("name") == name]
-    namespaces.sort(key=lambda details: details.get("name") or "")
-    return dict(changed=False, namespaces=namespaces, region=module.region.name)
+class NamespaceLister:
+    def __init__(self, module):
+        self.module = module
+        self.name = module.params["name"]
+        if self.name is not None:
+            validate_namespace(self.name)
+
+    def __call__(self):
+        namespaces = [details for details in self.module.api().list_namespace_details()
+                      if self.name is None or details.get("name") == self.name]
+        namespaces.sort(key=lambda details: details.get("name") or "")
+        return dict(changed=False, namespaces=namespaces, region=self.module.region.name)
 
 
 def main():
     module = IcrModule(argument_spec=dict(name=dict(type="str")), supports_check_mode=True)
-    module.run(list_namespaces)
+    module.run(NamespaceLister)
 
 
 if __name__ == "__main__":

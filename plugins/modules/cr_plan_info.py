@@ -59,13 +59,17 @@ region:
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 
 
-def read_plan(module):
-    return dict(changed=False, plan=module.api().get_plan(), region=module.region.name)
+class PlanReader:
+    def __init__(self, module):
+        self.module = module
+
+    def __call__(self):
+        return dict(changed=False, plan=self.module.api().get_plan(), region=self.module.region.name)
 
 
 def main():
     module = IcrModule(argument_spec={}, supports_check_mode=True)
-    module.run(read_plan)
+    module.run(PlanReader)
 
 
 if __name__ == "__main__":

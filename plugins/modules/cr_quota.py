@@ -183,10 +183,8 @@ class QuotaWorker:
             self.api.update_quota(**changes)
             quota = self.api.get_quota()
             after = limits_in_bytes(quota)
-        result = dict(changed=bool(changes), quota=describe(quota, after))
-        if self.module.diff_mode:
-            result["diff"] = dict(before=in_megabytes(before), after=in_megabytes(after))
-        return result
+        return self.module.result(changes, before=in_megabytes(before), after=in_megabytes(after),
+                                  quota=describe(quota, after))
 
 
 def main():
@@ -197,7 +195,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run(lambda m: QuotaWorker(m)())
+    module.run(QuotaWorker)
 
 
 if __name__ == "__main__":

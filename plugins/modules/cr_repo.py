@@ -165,7 +165,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run(lambda m: RepositoryWorker(m)())
+    module.run(RepositoryWorker)
 
 
 if __name__ == "__main__":

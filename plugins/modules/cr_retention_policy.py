@@ -235,11 +235,8 @@ class RetentionPolicyWorker:
         if changed and not self.module.check_mode:
             self.api.set_retention_policy(namespace, after["images_per_repo"], after["retain_untagged"])
 
-        result = dict(changed=changed, policy=with_enabled(after), analysis=analysis,
-                      deleted_count=sum(len(refs) for refs in analysis.values()))
-        if self.module.diff_mode:
-            result["diff"] = dict(before=before, after=after)
-        return result
+        return self.module.result(changed, before=before, after=after, policy=with_enabled(after),
+                                  analysis=analysis, deleted_count=sum(len(refs) for refs in analysis.values()))
 
 
 def main():
@@ -252,7 +249,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run(lambda m: RetentionPolicyWorker(m)())
+    module.run(RetentionPolicyWorker)
 
 
 if __name__ == "__main__":

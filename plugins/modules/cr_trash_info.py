@@ -82,11 +82,15 @@ from ansible_collections.icr.registry.plugins.module_utils.icr_module import Icr
 from ansible_collections.icr.registry.plugins.module_utils.references import validate_namespace
 
 
-def list_trash(module):
-    namespace = module.params["namespace"]
-    if namespace is not None:
-        validate_namespace(namespace)
-    return dict(changed=False, images=module.api().list_trash(namespace))
+class TrashLister:
+    def __init__(self, module):
+        self.module = module
+        self.namespace = module.params["namespace"]
+        if self.namespace is not None:
+            validate_namespace(self.namespace)
+
+    def __call__(self):
+        return dict(changed=False, images=self.module.api().list_trash(self.namespace))
 
 
 def main():
@@ -94,7 +98,7 @@ def main():
         argument_spec=dict(namespace=dict(type="str")),
         supports_check_mode=True,
     )
-    module.run(list_trash)
+    module.run(TrashLister)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 import base64
 import json
+import sys
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from module_runner import Exit, patch_exits
 
@@ -90,17 +91,63 @@ def test_fail_from_is_one_line_without_traceback():
     assert "exception" not in result
 
 
+class RegionWorker:
+    def __init__(self, module):
+        self.module = module
+
+    def __call__(self):
+        return {"changed": True, "region": self.module.region.name}
+
+
+class BrokenWorker:
+    def __init__(self, module):
+        pass
+
+    def __call__(self):
+        raise IcrError("Listing namespaces failed: boom", status=500)
+
+
+class RefusingWorker:
+    def __init__(self, module):
+        raise IcrError("Invalid namespace 'a': must be 4 to 30 characters long (got 1)")
+
+
 def test_run_exits_with_result_or_fails_on_icr_error():
     module = make()
     with pytest.raises(Exit) as info:
-        module.run(lambda m: {"changed": True, "region": m.region.name})
+        module.run(RegionWorker)
     assert not info.value.failed and info.value.result == {"changed": True, "region": "us-south"}
 
-    def broken(m):
-        raise IcrError("Listing namespaces failed: boom", status=500)
     with pytest.raises(Exit) as info:
-        module.run(broken)
+        module.run(BrokenWorker)
     assert info.value.failed and info.value.result["msg"] == "Listing namespaces failed: boom (HTTP 500)"
+
+    with pytest.raises(Exit) as info:
+        module.run(RefusingWorker)
+    assert info.value.failed and info.value.result["msg"].startswith("Invalid namespace 'a'")
+
+
+def test_missing_library_is_reported_with_the_interpreter():
+    module = make()
+
+    class NeedsDocker:
+        def __init__(self, module):
+            raise MissingLibrary("docker>=7.0.0", ImportError("No module named 'docker'"))
+
+    with pytest.raises(Exit) as info:
+        module.run(NeedsDocker)
+    msg = info.value.result["msg"]
+    assert info.value.failed and "Failed to import the required Python library (docker>=7.0.0)" in msg
+    assert sys.executable in msg
+    assert "No module named 'docker'" in info.value.result["exception"]
+
+
+def test_result_adds_a_diff_only_in_diff_mode():
+    assert make().result(["did"], before={"a": 1}, after={"a": 2}, x=1) == {"changed": True, "x": 1}
+    with patch_module_args({"_ansible_diff": True, "api_key": "k"}):
+        module = IcrModule(supports_check_mode=True)
+    assert module.result(False, before={"a": 1}, after={"a": 1}) == {
+        "changed": False, "diff": {"before": {"a": 1}, "after": {"a": 1}}}
 
 
 def test_bad_timeout_fails():

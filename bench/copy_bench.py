@@ -42,7 +42,7 @@ import make_image  # noqa: E402  (also puts the collection on sys.path)
 
 from ansible_collections.icr.registry.plugins.module_utils import copy_engine as ce  # noqa: E402
 from ansible_collections.icr.registry.plugins.module_utils import oci_registry as oci  # noqa: E402
-from ansible_collections.icr.registry.plugins.module_utils.references import Endpoints  # noqa: E402
+from ansible_collections.icr.registry.plugins.module_utils.endpoints import Endpoints  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -74,7 +74,8 @@ class Sandbox:
         probe = oci.RegistryClient(self.src)
         if probe._ping()[0] == "none":
             return  # plain registries without auth: no namespaces to create
-        from ansible_collections.icr.registry.plugins.module_utils.icr_api import IamSession, IcrApi
+        from ansible_collections.icr.registry.plugins.module_utils.iam import IamSession
+        from ansible_collections.icr.registry.plugins.module_utils.icr_api import IcrApi
         session = IamSession(self.api_key, self.endpoints.iam_url, account_id=self.endpoints.data.get("account_id"))
         for region, ns in ((self.src_region, SRC_NS), (self.dest_region, DEST_NS)):
             api = IcrApi(session, self.endpoints.api_url(region))

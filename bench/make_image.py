@@ -29,6 +29,7 @@ if not LINK.exists():
     LINK.parent.mkdir(parents=True, exist_ok=True)
     LINK.symlink_to(ROOT, target_is_directory=True)
 
+from ansible_collections.icr.registry.plugins.module_utils import oci_manifest as om  # noqa: E402
 from ansible_collections.icr.registry.plugins.module_utils import oci_registry as oci  # noqa: E402
 
 BLOCK = 1024 * 1024
@@ -95,9 +96,9 @@ def push_image(client, repo, tag, layer_seeds, layer_size, arch="amd64", size_li
                          "created": "2026-01-01T00:00:00Z",
                          "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]},
                          "comment": "synthetic %s" % tag}).encode()
-    config_digest = oci.sha256_digest(config)
+    config_digest = om.sha256_digest(config)
     push_blob(client, repo, config_digest, len(config), [config])
-    raw = json.dumps({"schemaVersion": 2, "mediaType": oci.DOCKER_MANIFEST,
+    raw = json.dumps({"schemaVersion": 2, "mediaType": om.DOCKER_MANIFEST,
                       "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
                                  "size": len(config), "digest": config_digest},
                       "layers": layers}, indent=3)
@@ -106,7 +107,7 @@ def push_image(client, repo, tag, layer_seeds, layer_size, arch="amd64", size_li
         doc["layers"][0]["size"] += size_lie
         raw = json.dumps(doc, indent=3)
     raw = raw.encode()
-    manifest = oci.Manifest.from_bytes(raw, oci.DOCKER_MANIFEST)
+    manifest = om.Manifest.from_bytes(raw, om.DOCKER_MANIFEST)
     client.put_manifest(repo, tag, manifest)
     return manifest
 
@@ -125,9 +126,9 @@ def push_index(client, repo, tag, children):
             plat["variant"] = parts[2]
         entries.append({"mediaType": child.media_type, "size": len(child.raw),
                         "digest": child.digest, "platform": plat})
-    raw = json.dumps({"schemaVersion": 2, "mediaType": oci.DOCKER_MANIFEST_LIST,
+    raw = json.dumps({"schemaVersion": 2, "mediaType": om.DOCKER_MANIFEST_LIST,
                       "manifests": entries}, indent=3).encode()
-    manifest = oci.Manifest.from_bytes(raw, oci.DOCKER_MANIFEST_LIST)
+    manifest = om.Manifest.from_bytes(raw, om.DOCKER_MANIFEST_LIST)
     client.put_manifest(repo, tag, manifest)
     return manifest
 

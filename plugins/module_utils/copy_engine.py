@@ -18,16 +18,15 @@ __metaclass__ = type
 
 import contextlib
 import hashlib
-import json
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from http.client import HTTPException
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.oci_registry import (
-    Manifest, is_retryable)
-from ansible_collections.icr.registry.plugins.module_utils.retry import retry_call
+from ansible_collections.icr.registry.plugins.module_utils.oci_manifest import select_platforms
+from ansible_collections.icr.registry.plugins.module_utils.oci_registry import registry_failure_is_transient
+from ansible_collections.icr.registry.plugins.module_utils.retry import RetryPolicy
 
 DEFAULT_PARALLEL = 4
 READ_CHUNK = 1024 * 1024  # bytes per read from the source stream
@@ -133,40 +132,6 @@ def byte_slices(chunks, slice_size):
         yield one_slice()
 
 
-def platform_string(descriptor):
-    platform = descriptor.get("platform") or {}
-    parts = [platform.get("os", "unknown"), platform.get("architecture", "unknown")]
-    if platform.get("variant"):
-        parts.append(platform["variant"])
-    return "/".join(parts)
-
-
-def platform_matches(descriptor, wanted):
-    """``linux/arm64`` matches any variant; ``linux/arm64/v8`` only that variant."""
-    have = platform_string(descriptor).split("/")
-    want = wanted.strip().lower().split("/")
-    return have[:len(want)] == want
-
-
-def select_platforms(index, platforms):
-    """The index to copy: ``index`` itself for ``all``, otherwise a new index that keeps
-    only the requested platforms (its bytes, hence its digest, differ from the source's)."""
-    if not platforms or platforms == "all" or list(platforms) == ["all"]:
-        return index
-    children = index.children()
-    kept = [child for child in children if any(platform_matches(child, want) for want in platforms)]
-    missing = [want for want in platforms if not any(platform_matches(c, want) for c in children)]
-    if missing:
-        raise IcrError("platform(s) %s not in the source index (it has: %s)"
-                       % (", ".join(missing), ", ".join(platform_string(c) for c in children)))
-    if len(kept) == len(children):
-        return index
-    doc = dict(index.json)
-    doc["manifests"] = kept
-    raw = json.dumps(doc, indent=3).encode("utf-8")
-    return Manifest.from_bytes(raw, index.media_type)
-
-
 class SourceImage:
     """What to copy from a registry: the top manifest (possibly a platform-filtered index)
     and, loaded only when a destination needs it, the image manifests it references.
@@ -193,7 +158,8 @@ class SourceImage:
     @contextlib.contextmanager
     def open_blob(self, digest):
         """The blob's bytes as chunks (not yet verified), streamed from the registry."""
-        response = self.client.get_blob(self.repository, digest)
+        # Not retried by the client: the copy engine retries the whole blob transfer.
+        response = self.client.get_blob(self.repository, digest, retry=False)
         try:
             yield response_chunks(response)
         finally:
@@ -236,12 +202,13 @@ class CopyResult:
                 "bytes_copied": self.bytes_copied, "seconds": round(self.seconds, 3)}
 
 
-def _blob_should_retry(exc):
+def blob_failure_is_transient(exc):
+    """``should_retry`` for a whole blob transfer (upload start, source read, upload)."""
     if isinstance(exc, (DigestMismatch, CopyAborted)):
         return False, None
     if isinstance(exc, SourceReadError):
         return True, None
-    return is_retryable(exc)
+    return registry_failure_is_transient(exc)
 
 
 class CopyEngine:
@@ -249,12 +216,14 @@ class CopyEngine:
 
     ``chunk_size``: None uploads each blob with one streamed ``PUT ?digest=`` (fastest on
     a good link); a size in bytes uploads blobs larger than it as PATCH chunks of that size.
+    ``policy``: the RetryPolicy for whole blob transfers (its deadline counts from each try,
+    so a long transfer that breaks late is tried again).
     """
 
-    def __init__(self, parallel=DEFAULT_PARALLEL, chunk_size=None, retries=5):
+    def __init__(self, parallel=DEFAULT_PARALLEL, chunk_size=None, policy=None):
         self.parallel = max(1, int(parallel))
         self.chunk_size = chunk_size
-        self.retries = retries
+        self.policy = policy or RetryPolicy()
 
     # ------------------------------------------------------------------ source
     def resolve(self, client, repository, reference, platforms="all"):
@@ -336,13 +305,13 @@ class CopyEngine:
 
         def attempt():
             mounted, upload_url = dest.start_upload(repository, digest if mount_from else None,
-                                                    mount_from)
+                                                    mount_from, retry=False)
             if mounted:
                 return "mounted"
             self._stream_blob(source, dest, repository, upload_url, digest, size, abort)
             return "copied"
 
-        outcome = retry_call(attempt, retries=self.retries, should_retry=_blob_should_retry)
+        outcome = self.policy.call(attempt, blob_failure_is_transient, deadline_from_each_try=True)
         result.count(outcome, size)
 
     def _stream_blob(self, source, dest, repository, upload_url, digest, size, abort):

@@ -149,9 +149,11 @@ def read_stream(events, what):
 
 
 def platform_of(image):
-    """``{os, architecture, variant}`` of an engine image inspection."""
-    return {"os": image.get("Os") or "linux", "architecture": image.get("Architecture") or "",
-            "variant": image.get("Variant") or ""}
+    """``os/architecture[/variant]`` of an engine image inspection."""
+    parts = [image.get("Os") or "linux", image.get("Architecture") or ""]
+    if image.get("Variant"):
+        parts.append(image["Variant"])
+    return "/".join(parts)
 
 
 # --------------------------------------------------------------------------- the engine

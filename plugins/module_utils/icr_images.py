@@ -4,7 +4,8 @@
 """What the image modules share: ICR references in their region, and the digests of a
 repository as the management API lists them.
 
-``icr_reference`` turns playbook text into the canonical reference the management API
+``locate_reference`` parses playbook text and finds the ICR region that serves it, if any;
+``icr_reference`` insists on ICR and gives the canonical reference the management API
 expects (``us.icr.io/ns/repo:tag``, whatever host serves the bytes) plus its region.
 ``RepositoryDigests`` reads ``POST /images/digests`` once and answers "which digest does this
 tag point at" and "which tags does this digest carry" for one repository, so every module
@@ -19,10 +20,16 @@ from ansible_collections.icr.registry.plugins.module_utils.errors import IcrErro
 from ansible_collections.icr.registry.plugins.module_utils.references import parse_reference
 
 
+def locate_reference(module, text, default_tag="latest"):
+    """``(ImageReference, Region or None)``: the region when an ICR domain or an endpoints-file
+    registry host serves the reference, else None (another registry)."""
+    ref = parse_reference(text, default_tag=default_tag)
+    return ref, module.endpoints.region_for_host(ref.registry)
+
+
 def icr_reference(module, text, default_tag="latest", what="name"):
     """``(ImageReference with the region's canonical domain, Region)``; IcrError if not ICR."""
-    ref = parse_reference(text, default_tag=default_tag)
-    region = module.endpoints.region_for_host(ref.registry)
+    ref, region = locate_reference(module, text, default_tag)
     if region is None:
         raise IcrError("%s %s is not an ICR reference (expected <region domain>/<namespace>/<repository>)"
                        % (what, text))
@@ -73,9 +80,6 @@ class RepositoryDigests:
             if ref.tag in item["tags"]:
                 return digest
         return None
-
-    def tags_of(self, digest):
-        return list(self.digests.get(digest, {}).get("tags", []))
 
     def entry(self, digest):
         """``{reference, digest, tags, created, size}`` of one digest (reference by digest)."""

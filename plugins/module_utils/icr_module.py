@@ -32,9 +32,12 @@ import base64
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary
-from ansible_collections.icr.registry.plugins.module_utils.icr_api import IamSession, IcrApi, RetryPolicy
-from ansible_collections.icr.registry.plugins.module_utils.references import (
+from ansible_collections.icr.registry.plugins.module_utils.endpoints import (
     DEFAULT_REGION, Endpoints, get_region, registry_url, split_scheme)
+from ansible_collections.icr.registry.plugins.module_utils.iam import IamSession
+from ansible_collections.icr.registry.plugins.module_utils.icr_api import IcrApi
+from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
+from ansible_collections.icr.registry.plugins.module_utils.retry import RetryPolicy
 
 # The argspec twin of plugins/doc_fragments/icr.py (keep the two in step).
 ICR_COMMON_ARGS = dict(
@@ -62,6 +65,7 @@ class IcrModule:
         self.params = self._module.params
         self._session = None
         self._apis = {}
+        self._registries = {}
         try:
             self.region = get_region(self.params["region"])
             self.endpoints = Endpoints.load(self.params["endpoints"])
@@ -127,9 +131,13 @@ class IcrModule:
 
     # -------------------------------------------------------------- endpoints
 
+    def _region(self, region):
+        """A Region from None (the module's), a Region or a region name."""
+        return self.region if region is None else get_region(getattr(region, "name", region))
+
     def _override(self, option, region):
         """An explicit endpoint option applies to the module's own region only."""
-        region = self.region if region is None else get_region(getattr(region, "name", region))
+        region = self._region(region)
         if region.name == self.region.name and self.params[option]:
             return region, self.params[option]
         return region, None
@@ -163,15 +171,22 @@ class IcrModule:
 
     @property
     def retry_policy(self):
+        """The one RetryPolicy of every client: ``retries`` and ``timeout`` from the options."""
         return RetryPolicy(retries=self.params["retries"], timeout=self.params["timeout"])
+
+    @property
+    def verify(self):
+        """requests' TLS setting for every client: False, the ``ca_path`` bundle, or True."""
+        if not self.params["validate_certs"]:
+            return False
+        return self.params["ca_path"] or True
 
     @property
     def session(self):
         """The run's IamSession (one IAM authenticator for every region)."""
         if self._session is None:
             self._session = IamSession(
-                self.api_key, self.iam_url, account_id=self.params["account_id"],
-                validate_certs=self.params["validate_certs"], ca_path=self.params["ca_path"],
+                self.api_key, self.iam_url, account_id=self.params["account_id"], verify=self.verify,
                 timeout=self.params["timeout"], policy=self.retry_policy)
         return self._session
 
@@ -196,11 +211,27 @@ class IcrModule:
 
     def api(self, region=None):
         """The ICR management API client for ``region`` (default: the module's), made once."""
-        region = self.region if region is None else get_region(getattr(region, "name", region))
+        region = self._region(region)
         if region.name not in self._apis:
             self._authenticate()
             self._apis[region.name] = IcrApi(self.session, self.api_url(region))
         return self._apis[region.name]
+
+    def registry(self, region=None, pool_size=8):
+        """The /v2 client of ``region``'s registry (default: the module's), signed in with the
+        API key; one per region and run."""
+        return self.registry_client(self.registry_url(self._region(region)), "iamapikey", self.api_key,
+                                    pool_size)
+
+    def registry_client(self, url, username=None, password=None, pool_size=8):
+        """A /v2 client for any registry, one per URL and user, with the module's TLS and retry
+        settings; ``password`` is masked in all output."""
+        key = (url, username)
+        if key not in self._registries:
+            self.no_log(password)
+            self._registries[key] = RegistryClient(url, username=username, password=password, verify=self.verify,
+                                                   policy=self.retry_policy, pool_size=pool_size)
+        return self._registries[key]
 
     def docker_auth(self, username="iamapikey", secret=None):
         """The Docker ``auths`` value for ``username:secret`` (default: the API key), masked."""

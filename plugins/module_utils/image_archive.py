@@ -36,11 +36,8 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.oci_registry import Manifest
-
-MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
-CONFIG_V1 = "application/vnd.docker.container.image.v1+json"
-LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+from ansible_collections.icr.registry.plugins.module_utils.oci_manifest import (
+    DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, Manifest)
 GZIP_LEVEL = 6  # what the engine's own push uses
 GZIP_FORMAT = 2  # bumped whenever gzip_chunks would write other bytes for the same layer
 CHUNK = 1024 * 1024
@@ -301,11 +298,11 @@ class ArchiveImage:
         descriptors = []
         for path, digest, size, compress in layers:
             self._blobs[digest] = (path, compress)
-            descriptors.append({"mediaType": LAYER_GZIP, "size": size, "digest": digest})
-        doc = {"schemaVersion": 2, "mediaType": MANIFEST_V2,
-               "config": {"mediaType": CONFIG_V1, "size": config.size, "digest": config.digest},
+            descriptors.append({"mediaType": DOCKER_LAYER_GZIP, "size": size, "digest": digest})
+        doc = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
+               "config": {"mediaType": DOCKER_CONFIG, "size": config.size, "digest": config.digest},
                "layers": descriptors}
-        self.manifest = Manifest.from_bytes(json.dumps(doc, indent=3).encode("utf-8"), MANIFEST_V2)
+        self.manifest = Manifest.from_bytes(json.dumps(doc, indent=3).encode("utf-8"), DOCKER_MANIFEST)
 
     @property
     def digest(self):

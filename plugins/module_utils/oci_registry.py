@@ -5,17 +5,18 @@
 
 One ``RegistryClient`` per registry host. It answers the registry's auth challenge
 (anonymous, Basic, or the Bearer token flow), caches one token per set of scopes,
-retries idempotent requests through the one backoff, and keeps manifest bytes exactly
+retries idempotent requests through the one retry policy, and keeps manifest bytes exactly
 as served so that digests survive a copy. Blob bodies are never read into memory: a
 blob GET returns a streaming response and an upload takes any iterable of chunks.
+
+Each request is retried by one layer only: by this client, or (``retry=False``) by a caller
+that retries a larger unit, as the copy engine retries a whole blob transfer.
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import base64
-import hashlib
-import json
 import re
 import threading
 import time
@@ -28,24 +29,12 @@ except ImportError as exc:  # reported by the module base through missing_requir
     REQUESTS_IMPORT_ERROR = exc
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary, one_line
-from ansible_collections.icr.registry.plugins.module_utils.references import registry_url
+from ansible_collections.icr.registry.plugins.module_utils.endpoints import registry_url
+from ansible_collections.icr.registry.plugins.module_utils.oci_manifest import (
+    DIGEST_RE, MANIFEST_ACCEPT, Manifest)
 from ansible_collections.icr.registry.plugins.module_utils.retry import (
-    RETRYABLE_STATUS, parse_retry_after, retry_call)
+    RETRYABLE_STATUS, RetryPolicy, backoff_delay, parse_retry_after)
 
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-SCHEMA1_TYPES = frozenset({
-    "application/vnd.docker.distribution.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v1+prettyjws",
-})
-IMAGE_TYPES = frozenset({DOCKER_MANIFEST, OCI_MANIFEST})
-INDEX_TYPES = frozenset({DOCKER_MANIFEST_LIST, OCI_INDEX})
-# Schema 1 is deliberately absent: a registry then converts or refuses, never sends it unasked.
-MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
-
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 # docker-registry 2.8 rewrites a repository's link to a blob in place (truncate, then write)
 # whenever a client commits or mounts that blob again; a manifest PUT that reads the link in
 # between is refused as if the blob were bad or missing. Concurrent copies of one image to one
@@ -76,74 +65,8 @@ def repository_scope(repository, actions):
     return "repository:%s:%s" % (repository, ",".join(actions))
 
 
-def sha256_digest(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 # Registries whose /v2 is served under another name than the one in references.
 V2_HOSTS = {"docker.io": "registry-1.docker.io"}
-
-
-class Manifest:
-    """A manifest exactly as the registry served it: ``raw`` bytes are what get PUT again."""
-
-    def __init__(self, raw, media_type, digest):
-        self.raw = raw
-        self.media_type = media_type
-        self.digest = digest
-        self._json = None
-
-    @property
-    def json(self):
-        if self._json is None:
-            self._json = json.loads(self.raw.decode("utf-8"))
-        return self._json
-
-    @property
-    def is_index(self):
-        return self.media_type in INDEX_TYPES
-
-    def blobs(self):
-        """Descriptors of every blob an image manifest references: config first, then layers."""
-        if self.is_index:
-            return []
-        doc = self.json
-        return [doc["config"]] + list(doc.get("layers") or [])
-
-    def children(self):
-        """Descriptors of the manifests an index references."""
-        return list(self.json.get("manifests") or []) if self.is_index else []
-
-    @classmethod
-    def from_bytes(cls, raw, content_type=None, expected_digest=None):
-        """Build from served bytes, checking the media type and, when known, the digest."""
-        digest = sha256_digest(raw)
-        if expected_digest and expected_digest.startswith("sha256:") and expected_digest != digest:
-            raise IcrError("manifest bytes do not match digest %s (computed %s)" % (expected_digest, digest))
-        try:
-            doc = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise IcrError("the registry returned a manifest that is not JSON: %s" % exc)
-        media_type = doc.get("mediaType") or (content_type or "").split(";")[0].strip()
-        if doc.get("schemaVersion") == 1 or media_type in SCHEMA1_TYPES:
-            raise IcrError("this is a Docker schema 1 manifest, which is deprecated and cannot be "
-                           "copied with its digest; push the image again with a current Docker or "
-                           "convert it (for example `skopeo copy --format v2s2`)")
-        if not media_type and "manifests" in doc:
-            media_type = OCI_INDEX
-        elif not media_type and "layers" in doc:
-            media_type = OCI_MANIFEST
-        if media_type not in IMAGE_TYPES and media_type not in INDEX_TYPES:
-            raise IcrError("unsupported manifest media type %r" % media_type)
-        return cls(raw, media_type, digest)
-
-
-class _Response401(Exception):
-    """Internal: the registry challenged a request; carries the challenge header."""
-
-    def __init__(self, challenge):
-        super(_Response401, self).__init__(challenge)
-        self.challenge = challenge
 
 
 def registry_error(response, what):
@@ -160,40 +83,50 @@ def registry_error(response, what):
     return IcrError(text, status=response.status_code, code=code)
 
 
-def is_retryable(exc):
-    """The ``should_retry`` for registry requests: 429/5xx and broken connections."""
+def registry_failure_is_transient(exc):
+    """``should_retry`` for registry requests: HTTP 429/5xx (with Retry-After) and broken
+    connections."""
     if isinstance(exc, IcrError):
         return exc.status in RETRYABLE_STATUS, exc.retry_after
     if REQUESTS_IMPORT_ERROR is None and isinstance(exc, (requests.ConnectionError, requests.Timeout,
-                                         requests.exceptions.ChunkedEncodingError)):
+                                                          requests.exceptions.ChunkedEncodingError)):
         return True, None
     return False, None
 
 
-def is_link_race(exc):
-    """The ``should_retry`` for a manifest PUT whose blobs are all in place: the link race."""
-    return isinstance(exc, IcrError) and exc.code in LINK_RACE_CODES, None
+def manifest_put_should_retry():
+    """``should_retry`` for one manifest PUT: what is transient, and up to LINK_RACE_RETRIES
+    refusals that are the link race (every blob was in place just before), after short waits."""
+    races = []
+
+    def should_retry(exc):
+        if isinstance(exc, IcrError) and exc.code in LINK_RACE_CODES:
+            races.append(exc)
+            return len(races) <= LINK_RACE_RETRIES, backoff_delay(len(races) - 1, LINK_RACE_BASE_DELAY)
+        return registry_failure_is_transient(exc)
+    return should_retry
 
 
 class RegistryClient:
-    """A /v2 client for one registry host.
+    """A /v2 client for one registry.
 
-    ``username``/``password`` are used for Basic auth or for the Bearer token request
-    (ICR: ``iamapikey`` and the API key); without them the client is anonymous. Thread
-    safe: one ``requests.Session`` whose pool holds ``pool_size`` connections.
+    ``url``: the registry's base URL, or a bare ``host[:port]`` (https; plain http for
+    loopback hosts, like docker). ``username``/``password`` are used for Basic auth or for the
+    Bearer token request (ICR: ``iamapikey`` and the API key); without them the client is
+    anonymous. ``policy`` (a RetryPolicy) gives the per-request timeout and the retries.
+    Thread safe: one ``requests.Session`` whose pool holds ``pool_size`` connections.
     """
 
-    def __init__(self, host, username=None, password=None, verify=True,
-                 timeout=60, retries=5, pool_size=8, user_agent="icr.registry"):
+    def __init__(self, url, username=None, password=None, verify=True, policy=None,
+                 pool_size=8, user_agent="icr.registry"):
         if REQUESTS_IMPORT_ERROR is not None:
             raise MissingLibrary("requests", REQUESTS_IMPORT_ERROR)
-        # ``host`` may carry a scheme; without one, loopback is plain http (like docker).
-        self.base_url = registry_url(V2_HOSTS.get(host, host))
+        self.base_url = registry_url(V2_HOSTS.get(url, url))
         self.host = self.base_url.split("://", 1)[1]
         self._username = username
         self._password = password
-        self.timeout = timeout
-        self.retries = retries
+        self.policy = policy or RetryPolicy()
+        self.timeout = self.policy.timeout
         self.session = requests.Session()
         self.session.verify = verify
         self.session.headers["User-Agent"] = user_agent
@@ -203,8 +136,6 @@ class RegistryClient:
         self._lock = threading.Lock()
         self._challenge = None  # (scheme, params) learned from GET /v2/
         self._tokens = {}  # frozenset(scopes) -> (token, expires_at)
-        self.request_count = 0
-        self.sleep = time.sleep  # the pause between retries of any kind (tests replace it)
 
     # ----------------------------------------------------------------- auth
     def _ping(self):
@@ -233,15 +164,12 @@ class RegistryClient:
         if self._username is not None:
             headers["Authorization"] = self._basic_header()
 
-        def attempt():
-            response = self.session.get(realm, params=query, headers=headers, timeout=self.timeout,
-                                        verify=self.session.verify)
-            if response.status_code != 200:
-                raise registry_error(response, "the token service of %s refused the credentials"
-                                     % self.host)
-            return response.json()
-
-        body = retry_call(attempt, retries=self.retries, should_retry=is_retryable)
+        # Not retried here: the request that needs the token is retried as a whole.
+        response = self.session.get(realm, params=query, headers=headers, timeout=self.timeout,
+                                    verify=self.session.verify)
+        if response.status_code != 200:
+            raise registry_error(response, "the token service of %s refused the credentials" % self.host)
+        body = response.json()
         token = body.get("token") or body.get("access_token")
         if not token:
             raise IcrError("the token service of %s returned no token" % self.host)
@@ -273,19 +201,18 @@ class RegistryClient:
     def _send(self, method, url, headers, **kwargs):
         if url.startswith("/"):
             url = self.base_url + url
-        with self._lock:
-            self.request_count += 1
         kwargs.setdefault("timeout", self.timeout)
         # Per request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify.
         kwargs.setdefault("verify", self.session.verify)
         return self.session.request(method, url, headers=headers, **kwargs)
 
     def request(self, method, url, scopes, ok=(200,), what=None, retry=True, headers=None,
-                **kwargs):
+                should_retry=registry_failure_is_transient, retries=None, **kwargs):
         """One authenticated request; returns the response when its status is in ``ok``.
 
-        A 401 refreshes the token once. 429/5xx and connection errors are retried when
-        ``retry`` is true (callers pass False for bodies that cannot be replayed).
+        A 401 refreshes the token once. Failures that ``should_retry`` accepts are retried
+        under the policy when ``retry`` is true; callers pass False for bodies that cannot be
+        replayed, and when they retry a larger unit themselves.
         """
         def attempt():
             auth = self._auth_header(scopes)
@@ -310,7 +237,7 @@ class RegistryClient:
         try:
             if not retry:
                 return attempt()
-            return retry_call(attempt, retries=self.retries, should_retry=is_retryable, sleep=self.sleep)
+            return self.policy.call(attempt, should_retry, retries=retries)
         except requests.RequestException as exc:
             # Retries spent (or none allowed): one line for the module, not a traceback.
             raise IcrError("%s failed: cannot reach %s (%s)"
@@ -349,17 +276,13 @@ class RegistryClient:
         Call it once every blob the manifest references is in the repository: a refusal that
         names a blob is then taken for the registry's link race and retried (LINK_RACE_CODES).
         """
-        what = "writing manifest %s:%s" % (repository, reference)
-
-        def attempt():
-            return self.request("PUT", "/v2/%s/manifests/%s" % (repository, reference),
-                                [repository_scope(repository, ["pull", "push"])], ok=(201,),
-                                data=manifest.raw, headers={"Content-Type": manifest.media_type},
-                                what=what)
-
         try:
-            response = retry_call(attempt, retries=LINK_RACE_RETRIES, should_retry=is_link_race,
-                                  base_delay=LINK_RACE_BASE_DELAY, sleep=self.sleep)
+            response = self.request("PUT", "/v2/%s/manifests/%s" % (repository, reference),
+                                    [repository_scope(repository, ["pull", "push"])], ok=(201,),
+                                    data=manifest.raw, headers={"Content-Type": manifest.media_type},
+                                    what="writing manifest %s:%s" % (repository, reference),
+                                    should_retry=manifest_put_should_retry(),
+                                    retries=self.policy.retries + LINK_RACE_RETRIES)
         except IcrError as exc:
             if exc.code not in LINK_RACE_CODES:
                 raise
@@ -383,14 +306,14 @@ class RegistryClient:
         response.close()
         return response.status_code == 200
 
-    def get_blob(self, repository, digest, scopes=None):
+    def get_blob(self, repository, digest, retry=True):
         """A streaming response for a blob (redirects to storage are followed)."""
         return self.request("GET", "/v2/%s/blobs/%s" % (repository, digest),
-                            scopes or [repository_scope(repository, ["pull"])], ok=(200,),
+                            [repository_scope(repository, ["pull"])], ok=(200,), retry=retry,
                             stream=True, allow_redirects=True,
                             what="reading blob %s from %s" % (digest, repository))
 
-    def start_upload(self, repository, mount_digest=None, mount_from=None):
+    def start_upload(self, repository, mount_digest=None, mount_from=None, retry=True):
         """POST an upload session. Returns ``(True, None)`` when a mount succeeded,
         otherwise ``(False, upload_url)``."""
         scopes = [repository_scope(repository, ["pull", "push"])]
@@ -399,7 +322,7 @@ class RegistryClient:
             scopes.append(repository_scope(mount_from, ["pull"]))
             params = {"mount": mount_digest, "from": mount_from}
         response = self.request("POST", "/v2/%s/blobs/uploads/" % repository, scopes,
-                                ok=(201, 202), params=params,
+                                ok=(201, 202), params=params, retry=retry,
                                 what="starting a blob upload to %s" % repository)
         response.close()
         if response.status_code == 201 and mount_digest:
@@ -454,9 +377,6 @@ class RegistryClient:
             response.close()
         except Exception:  # pylint: disable=broad-except
             pass  # the registry expires abandoned sessions anyway
-
-    def close(self):
-        self.session.close()
 
 
 class _SizedStream:

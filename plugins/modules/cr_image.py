@@ -257,38 +257,11 @@ from ansible_collections.icr.registry.plugins.module_utils.docker_engine import 
     BUILD_HASH_LABEL, DockerEngine, build_hash, platform_of)
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.icr_images import (
-    RepositoryDigests, icr_reference, repository_name)
+    RepositoryDigests, icr_reference, locate_reference, repository_name)
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.module_utils.image_archive import DigestMemo, spool_archive
-from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
-from ansible_collections.icr.registry.plugins.module_utils.references import parse_reference
-
-
-def manifest_size(manifest_json):
-    """Bytes an image manifest references: its config and its (compressed) layers."""
-    parts = [manifest_json.get("config") or {}] + list(manifest_json.get("layers") or [])
-    return sum(int(part.get("size") or 0) for part in parts)
-
-
-def platform_child(index_json, platform):
-    """The digest of the index entry for ``platform`` (``{os, architecture, variant}``), or None."""
-    for entry in index_json.get("manifests") or []:
-        wanted = entry.get("platform") or {}
-        if (wanted.get("os"), wanted.get("architecture")) != (platform["os"], platform["architecture"]):
-            continue
-        if platform["variant"] and wanted.get("variant") and wanted["variant"] != platform["variant"]:
-            continue
-        return entry.get("digest")
-    return None
-
-
-def over_storage_quota(quota):
-    """``(used, limit)`` bytes when ``GET /quotas`` shows storage over its limit, else None."""
-    limit = ((quota or {}).get("limit") or {}).get("storage_bytes")
-    used = ((quota or {}).get("usage") or {}).get("storage_bytes")
-    if limit is None or used is None or limit < 0 or used <= limit:
-        return None
-    return used, limit
+from ansible_collections.icr.registry.plugins.module_utils.namespaces import (
+    ensure_namespace, explain_refused_write, require_namespaces)
 
 
 class ImagePresent:
@@ -299,9 +272,8 @@ class ImagePresent:
         self.params = module.params
         self.refs = refs
         self.actions = []
-        self._clients = {}
         self.engine = DockerEngine(self.params["docker_host"], timeout=self.params["timeout"])
-        self.copier = CopyEngine(parallel=DEFAULT_PARALLEL, retries=self.params["retries"])
+        self.copier = CopyEngine(parallel=DEFAULT_PARALLEL, policy=module.retry_policy)
         self._archive = None
         self._memo = None
         self._spool = None
@@ -366,8 +338,7 @@ class ImagePresent:
 
     def pull(self):
         params = self.params
-        source = parse_reference(params["source_image"])
-        region = self.module.endpoints.region_for_host(source.registry)
+        source, region = locate_reference(self.module, params["source_image"])
         auth = None
         if params["source_username"]:
             auth = {"username": params["source_username"], "password": params["source_password"]}
@@ -382,34 +353,28 @@ class ImagePresent:
         return self.engine.pull(str(source), auth_config=auth, platform=params["platform"]), False
 
     # ---------------------------------------------------------------- the registry
-    def client(self, region):
-        if region.name not in self._clients:
-            verify = (self.params["ca_path"] or True) if self.params["validate_certs"] else False
-            self._clients[region.name] = RegistryClient(
-                self.module.registry_url(region), username="iamapikey", password=self.module.api_key,
-                verify=verify, timeout=self.params["timeout"], retries=self.params["retries"])
-        return self._clients[region.name]
-
     def remote(self, ref, region, image):
         """``(manifest digest, config digest, size)`` the registry holds under the tag, or None.
         For an index, the config digest and size are those of the entry for the local platform."""
-        client = self.client(region)
+        client = self.module.registry(region)
         manifest = client.get_manifest(ref.repository, ref.tag, missing_ok=True)
         if manifest is None:
             return None
-        body = manifest.json
+        image_manifest = manifest
         if manifest.is_index:
-            child = platform_child(body, platform_of(image)) if image else None
+            child = manifest.child_for(platform_of(image)) if image else None
             if child is None:
                 return manifest.digest, None, None
-            body = client.get_manifest(ref.repository, child).json
-        return manifest.digest, (body.get("config") or {}).get("digest"), manifest_size(body)
+            image_manifest = client.get_manifest(ref.repository, child)
+        return manifest.digest, (image_manifest.json.get("config") or {}).get("digest"), image_manifest.size
 
     def publish(self, ref, region, image):
         outcome = {"name": str(ref), "digest": None, "repo_digest": None, "size": None, "pushed": False,
                    "namespace_created": False, "blobs_copied": 0, "blobs_skipped": 0, "blobs_mounted": 0,
                    "bytes_copied": 0}
-        if self.params["create_namespace"] and self.ensure_namespace(ref, region):
+        if self.params["create_namespace"] and ensure_namespace(self.module, region, ref.namespace,
+                                                                self.params["resource_group_id"]):
+            self.actions.append("created namespace %s in %s" % (ref.namespace, region.name))
             outcome["namespace_created"] = True
             if self.module.check_mode:
                 outcome["pushed"] = True
@@ -418,7 +383,7 @@ class ImagePresent:
         try:
             remote = self.remote(ref, region, image)
         except IcrError as err:
-            raise self.explain(ref, region, err)
+            raise explain_refused_write(self.module, ref, region, err)
         if remote and image and remote[1] == image["Id"]:
             return self.describe(outcome, ref, remote)
         outcome["pushed"] = True
@@ -428,13 +393,13 @@ class ImagePresent:
         # Not needed for the upload: the engine keeps the pushed name, as after a docker push.
         self.engine.tag(image["Id"], self.push_repository(ref, region), ref.tag)
         try:
-            result = self.copier.copy(self.archive(image["Id"]), self.client(region), ref.repository, ref.tag,
+            result = self.copier.copy(self.archive(image["Id"]), self.module.registry(region), ref.repository, ref.tag,
                                       mount_from=self._uploaded.get(region.name))
         except DigestMismatch as err:
             raise IcrError("Pushing %s failed: %s. If the layer digests recorded in %s are stale, delete that "
                            "file and run again" % (ref, err.message, self._memo.path))
         except IcrError as err:
-            raise self.explain(ref, region, err)
+            raise explain_refused_write(self.module, ref, region, err)
         self._uploaded[region.name] = ref.repository
         pushed = self.remote(ref, region, image)
         if pushed is None or pushed[0] != self._archive.digest:
@@ -463,59 +428,8 @@ class ImagePresent:
     def require_namespaces(self):
         """Before a build or a pull (minutes of work): fail now if a target namespace is missing
         and will not be created, rather than after the work, at the push."""
-        if self.params["create_namespace"]:
-            return
-        listed = {}
-        for ref, region in self.refs:
-            if region.name not in listed:
-                listed[region.name] = self.module.api(region).list_namespaces()
-            if ref.namespace not in listed[region.name]:
-                raise missing_namespace(ref, region)
-
-    def ensure_namespace(self, ref, region):
-        api = self.module.api(region)
-        if ref.namespace in api.list_namespaces():
-            return False
-        self.actions.append("created namespace %s in %s" % (ref.namespace, region.name))
-        if not self.module.check_mode:
-            api.create_namespace(ref.namespace, self.params["resource_group_id"])
-        return True
-
-    def explain(self, ref, region, err):
-        """The registry only says 'denied': name the usual causes when they are the cause."""
         if not self.params["create_namespace"]:
-            try:
-                exists = ref.namespace in self.module.api(region).list_namespaces()
-            except IcrError:
-                exists = True
-            if not exists:
-                return missing_namespace(ref, region, err)
-        # ICR refuses pushes once storage is over quota, with words that may not say so (the
-        # token service then grants pull only, so the registry answers 401): ask the API first.
-        try:
-            over = over_storage_quota(self.module.api(region).get_quota())
-        except IcrError:
-            over = None
-        if over or "quota" in err.message.lower():
-            usage = " (%d of %d bytes used)" % over if over else ""
-            return IcrError("Pushing %s was refused because the account is over its storage quota in region %s%s. "
-                            "Free space (icr.registry.cr_repo, icr.registry.cr_image state=absent) or raise the "
-                            "quota (icr.registry.cr_quota). The registry said: %s"
-                            % (ref, region.name, usage, err.message), status=err.status, code=err.code)
-        if err.status in (401, 403):
-            return IcrError("The registry %s (region %s) refused the API key for %s; check api_key (IC_API_KEY) and "
-                            "its access to namespace %s. %s" % (self.module.registry_host(region), region.name, ref,
-                                                                ref.namespace, err.message),
-                            status=err.status, code=err.code, transaction_id=err.transaction_id)
-        return err
-
-
-def missing_namespace(ref, region, err=None):
-    """The error for a push into a namespace that does not exist (``err``: what the registry said)."""
-    said = " (%s)" % err.message if err is not None else ""
-    return IcrError("Namespace %s does not exist in region %s, so %s cannot be pushed%s. Create it with "
-                    "icr.registry.cr_namespace or set create_namespace: true" % (ref.namespace, region.name, ref, said),
-                    status=getattr(err, "status", None), code=getattr(err, "code", None))
+            require_namespaces(self.module, self.refs)
 
 
 class ImageAbsent:

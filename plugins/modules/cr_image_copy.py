@@ -175,9 +175,9 @@ namespaces_created:
 
 from ansible_collections.icr.registry.plugins.module_utils.copy_engine import CopyEngine
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.icr_images import icr_reference, locate_reference
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
-from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
-from ansible_collections.icr.registry.plugins.module_utils.references import parse_reference
+from ansible_collections.icr.registry.plugins.module_utils.namespaces import ensure_namespace, explain_refused_write
 
 
 class ImageCopy:
@@ -185,124 +185,77 @@ class ImageCopy:
 
     def __init__(self, module):
         self.module = module
-        self.params = module.params
-        self.engine = CopyEngine(parallel=self.params["parallel"],
-                                 chunk_size=self.params["chunk_size_mb"] * 1024 * 1024 or None,
-                                 retries=self.params["retries"])
-        self._clients = {}
+        self.params = params = module.params
+        if params["parallel"] < 1 or params["chunk_size_mb"] < 0:
+            raise IcrError("parallel must be at least 1 and chunk_size_mb zero or more")
+        self.src, self.src_region = locate_reference(module, params["src"])
+        self.dests = [self._destination(text) for text in params["dest"]]
+        self.engine = CopyEngine(parallel=params["parallel"],
+                                 chunk_size=params["chunk_size_mb"] * 1024 * 1024 or None,
+                                 policy=module.retry_policy)
         self._copied = {}  # registry host -> a repository that now holds the image
 
     def __call__(self):
-        module = self.module
-        params = self.params
-        if params["parallel"] < 1 or params["chunk_size_mb"] < 0:
-            raise IcrError("parallel must be at least 1 and chunk_size_mb zero or more")
-        src = parse_reference(params["src"])
-        dests = [self._destination(text, src) for text in params["dest"]]
-        source_client = self._source_client(src)
-        source = self.engine.resolve(source_client, src.repository, src.digest or src.tag,
+        params, src = self.params, self.src
+        source = self.engine.resolve(self._source_client(), src.repository, src.digest or src.tag,
                                      params["platforms"])
         if src.digest and src.digest != source.digest:
             # A digest reference with a platform filter copies a new index.
-            module.warn("platforms selected part of %s: the copy is the new index %s"
-                        % (src, source.digest))
-        for dest, _region in dests:
+            self.module.warn("platforms selected part of %s: the copy is the new index %s"
+                             % (src, source.digest))
+        for dest, _region in self.dests:
             if dest.digest and dest.digest != source.digest:
                 raise IcrError("dest %s names a digest other than the source's %s" % (dest, source.digest))
         result = {"changed": False, "digest": source.digest,
                   "media_type": source.manifest.media_type, "destinations": {},
                   "namespaces_created": []}
-        for dest, region in dests:
+        for dest, region in self.dests:
             outcome = self._copy_one(source, dest, region, result)
             result["destinations"][str(dest)] = outcome
             result["changed"] = result["changed"] or outcome["changed"]
         return result
 
-    # ------------------------------------------------------------ references
-    def _destination(self, text, src):
-        dest = parse_reference(text, default_tag=None)
-        region = self.module.endpoints.region_for_host(dest.registry)
-        if region is None:
-            raise IcrError("dest %s is not an ICR reference (expected <region domain>/<namespace>/<repository>)"
-                           % text)
+    def _destination(self, text):
+        dest, region = icr_reference(self.module, text, default_tag=None, what="dest")
         if dest.tag is None and dest.digest is None:
-            if not src.tag:
+            if not self.src.tag:
                 raise IcrError("dest %s needs a tag: the source is given by digest only" % text)
-            dest = dest.with_tag(src.tag)
+            dest = dest.with_tag(self.src.tag)
         return dest, region
 
-    # ---------------------------------------------------------------- clients
-    def _verify(self):
-        if not self.params["validate_certs"]:
-            return False
-        return self.params["ca_path"] or True
-
-    def _client(self, url, username, password):
-        key = (url, username)
-        if key not in self._clients:
-            self.module.no_log(password)
-            self._clients[key] = RegistryClient(
-                url, username=username, password=password, verify=self._verify(),
-                timeout=self.params["timeout"], retries=self.params["retries"],
-                pool_size=self.params["parallel"] + 2)
-        return self._clients[key]
-
-    def _source_client(self, src):
-        region = self.module.endpoints.region_for_host(src.registry)
+    def _source_client(self):
         username, password = self.params["src_username"], self.params["src_password"]
-        if region is not None:
-            url = self.module.registry_url(region)
-            if username is None:
-                username, password = "iamapikey", self.module.api_key
-        else:
-            url = src.registry
-        return self._client(url, username, password)
+        if self.src_region is None:
+            return self.module.registry_client(self.src.registry, username, password, self._pool_size)
+        if username is None:
+            return self.module.registry(self.src_region, self._pool_size)
+        return self.module.registry_client(self.module.registry_url(self.src_region), username, password,
+                                           self._pool_size)
 
-    def _dest_client(self, region):
-        return self._client(self.module.registry_url(region), "iamapikey", self.module.api_key)
+    @property
+    def _pool_size(self):
+        return self.params["parallel"] + 2
 
-    # ------------------------------------------------------------------ copy
     def _copy_one(self, source, dest, region, result):
         check_mode = self.module.check_mode
         created = False
         if self.params["create_namespace"]:
-            created = self._ensure_namespace(dest.namespace, region, check_mode)
+            created = ensure_namespace(self.module, region, dest.namespace, self.params["resource_group_id"])
             if created:
                 result["namespaces_created"].append("%s/%s" % (region.name, dest.namespace))
         if created and check_mode:
             # Nothing to ask a namespace that does not exist yet: everything would be copied.
             return {"changed": True, "blobs_copied": 0, "blobs_skipped": 0, "blobs_mounted": 0,
                     "bytes_copied": 0, "seconds": 0.0}
-        client = self._dest_client(region)
+        client = self.module.registry(region, self._pool_size)
         try:
             outcome = self.engine.copy(source, client, dest.repository, dest.tag, check_mode=check_mode,
                                        mount_from=self._copied.get(client.host))
         except IcrError as err:
-            if err.status in (401, 403) and not self.params["create_namespace"]:
-                self._explain_denied(dest, region, err)
-            raise
+            raise explain_refused_write(self.module, dest, region, err)
         if not check_mode:
             self._copied[client.host] = dest.repository
         return outcome.as_dict()
-
-    def _ensure_namespace(self, namespace, region, check_mode):
-        api = self.module.api(region)
-        if namespace in api.list_namespaces():
-            return False
-        if not check_mode:
-            api.create_namespace(namespace, self.params["resource_group_id"])
-        return True
-
-    def _explain_denied(self, dest, region, err):
-        """Turn the registry's generic 'denied' into the usual cause when it is the cause."""
-        try:
-            exists = dest.namespace in self.module.api(region).list_namespaces()
-        except IcrError:
-            return
-        if not exists:
-            raise IcrError("namespace %s does not exist in region %s (registry said: %s); create it "
-                           "with icr.registry.cr_namespace or set create_namespace: true"
-                           % (dest.namespace, region.name, err.message), status=err.status, code=err.code)
 
 
 def main():

@@ -109,7 +109,7 @@ import tempfile
 import time
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.icr_api import jwt_claims
+from ansible_collections.icr.registry.plugins.module_utils.iam import jwt_claims
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 
 # A stored bearer token is kept while it has at least this long to live.

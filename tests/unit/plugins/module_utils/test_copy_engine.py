@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils import copy_engine as ce
-from ansible_collections.icr.registry.plugins.module_utils import oci_registry as oci
+from ansible_collections.icr.registry.plugins.module_utils import oci_manifest as om
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 
 CHUNKS = [b"a" * 5, b"b" * 5, b"c" * 3]
@@ -62,9 +62,9 @@ def test_byte_slices_regroup_exactly(size):
 
 
 def test_blob_retry_policy_never_retries_a_mismatch():
-    assert ce._blob_should_retry(ce.DigestMismatch("bad")) == (False, None)
-    assert ce._blob_should_retry(ce.CopyAborted("stop")) == (False, None)
-    assert ce._blob_should_retry(IcrError("busy", status=503))[0]
+    assert ce.blob_failure_is_transient(ce.DigestMismatch("bad")) == (False, None)
+    assert ce.blob_failure_is_transient(ce.CopyAborted("stop")) == (False, None)
+    assert ce.blob_failure_is_transient(IcrError("busy", status=503))[0]
 
 
 def _index(*platforms):
@@ -74,38 +74,38 @@ def _index(*platforms):
         platform = {"os": parts[0], "architecture": parts[1]}
         if len(parts) > 2:
             platform["variant"] = parts[2]
-        entries.append({"mediaType": oci.OCI_MANIFEST, "size": 100, "digest": "sha256:%064x" % i,
+        entries.append({"mediaType": om.OCI_MANIFEST, "size": 100, "digest": "sha256:%064x" % i,
                         "platform": platform})
-    raw = json.dumps({"schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": entries}).encode()
-    return oci.Manifest.from_bytes(raw)
+    raw = json.dumps({"schemaVersion": 2, "mediaType": om.OCI_INDEX, "manifests": entries}).encode()
+    return om.Manifest.from_bytes(raw)
 
 
 def test_platform_matching():
     child = {"platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}}
-    assert ce.platform_string(child) == "linux/arm64/v8"
-    assert ce.platform_matches(child, "linux/arm64")
-    assert ce.platform_matches(child, "Linux/ARM64/v8")
-    assert not ce.platform_matches(child, "linux/arm64/v7")
-    assert not ce.platform_matches(child, "linux/amd64")
+    assert om.platform_string(child) == "linux/arm64/v8"
+    assert om.platform_matches(child, "linux/arm64")
+    assert om.platform_matches(child, "Linux/ARM64/v8")
+    assert not om.platform_matches(child, "linux/arm64/v7")
+    assert not om.platform_matches(child, "linux/amd64")
 
 
 def test_all_platforms_keeps_the_index_bytes():
     index = _index("linux/amd64", "linux/arm64/v8")
-    assert ce.select_platforms(index, ["all"]) is index
-    assert ce.select_platforms(index, ["linux/amd64", "linux/arm64"]) is index
+    assert om.select_platforms(index, ["all"]) is index
+    assert om.select_platforms(index, ["linux/amd64", "linux/arm64"]) is index
 
 
 def test_a_platform_subset_makes_a_new_index():
     index = _index("linux/amd64", "linux/arm64/v8", "linux/s390x")
-    subset = ce.select_platforms(index, ["linux/arm64"])
+    subset = om.select_platforms(index, ["linux/arm64"])
     assert subset.digest != index.digest
-    assert subset.media_type == oci.OCI_INDEX
-    assert [ce.platform_string(c) for c in subset.children()] == ["linux/arm64/v8"]
+    assert subset.media_type == om.OCI_INDEX
+    assert [om.platform_string(c) for c in subset.children()] == ["linux/arm64/v8"]
 
 
 def test_a_missing_platform_is_named():
     with pytest.raises(IcrError, match="linux/ppc64le.*linux/amd64"):
-        ce.select_platforms(_index("linux/amd64"), ["linux/ppc64le"])
+        om.select_platforms(_index("linux/amd64"), ["linux/ppc64le"])
 
 
 class _Source:
@@ -119,13 +119,13 @@ class _Source:
 
 
 def test_source_walk_puts_children_before_the_index():
-    children = [oci.Manifest.from_bytes(json.dumps(
-        {"schemaVersion": 2, "mediaType": oci.OCI_MANIFEST,
+    children = [om.Manifest.from_bytes(json.dumps(
+        {"schemaVersion": 2, "mediaType": om.OCI_MANIFEST,
          "config": {"digest": "sha256:%064x" % (10 + i), "size": 2}, "layers": []}).encode())
         for i in range(2)]
-    entries = [{"mediaType": oci.OCI_MANIFEST, "digest": c.digest, "size": len(c.raw),
+    entries = [{"mediaType": om.OCI_MANIFEST, "digest": c.digest, "size": len(c.raw),
                 "platform": {"os": "linux", "architecture": a}} for c, a in zip(children, ["amd64", "arm64"])]
-    index = oci.Manifest.from_bytes(json.dumps({"schemaVersion": 2, "mediaType": oci.OCI_INDEX,
+    index = om.Manifest.from_bytes(json.dumps({"schemaVersion": 2, "mediaType": om.OCI_INDEX,
                                                 "manifests": entries}).encode())
     source = ce.SourceImage(_Source({c.digest: c for c in children}), "ns/app", index)
     assert [m.digest for m in source.images()] == [children[0].digest, children[1].digest, index.digest]
@@ -166,4 +166,4 @@ def test_a_source_reset_is_not_an_oserror_and_is_retried():
         next(ce.response_chunks(response))
     # urllib3 swallows an ECONNRESET raised while sending a body (it blames the server).
     assert not isinstance(caught.value, OSError)
-    assert ce._blob_should_retry(caught.value)[0]
+    assert ce.blob_failure_is_transient(caught.value)[0]

@@ -9,8 +9,10 @@ from ibm_cloud_sdk_core import DetailedResponse
 from ibm_cloud_sdk_core.token_managers import token_manager as sdk_token_manager
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.icr_api import IamSession, IcrApi, RetryPolicy
+from ansible_collections.icr.registry.plugins.module_utils.iam import IamSession
+from ansible_collections.icr.registry.plugins.module_utils.icr_api import IcrApi
 from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
+from ansible_collections.icr.registry.plugins.module_utils.retry import RetryPolicy
 
 
 class FakeService:
@@ -73,7 +75,7 @@ def test_unreachable_registry_is_an_icr_error_naming_the_host():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client = RegistryClient("127.0.0.1:%d" % port, retries=0, timeout=5)
+    client = RegistryClient("127.0.0.1:%d" % port, policy=RetryPolicy(retries=0, timeout=5))
     with pytest.raises(IcrError) as info:
         client.get_manifest("team/app", "1")
     message = str(info.value)
@@ -91,7 +93,7 @@ def test_registry_ca_path_wins_over_requests_ca_bundle(monkeypatch):
         used.append(kwargs.get("verify"))
         raise requests.exceptions.ConnectionError("stop here")
     monkeypatch.setattr(requests.Session, "send", send)
-    client = RegistryClient("https://127.0.0.1:1", verify="/private/ca.crt", retries=0, timeout=5)
+    client = RegistryClient("https://127.0.0.1:1", verify="/private/ca.crt", policy=RetryPolicy(retries=0, timeout=5))
     with pytest.raises(IcrError):
         client.get_manifest("team/app", "1")
     assert used == ["/private/ca.crt"]

@@ -10,8 +10,11 @@ import requests
 from ibm_cloud_sdk_core import ApiException, DetailedResponse
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.icr_api import (
-    IamSession, IcrApi, RetryPolicy, account_from_token, is_retryable, to_icr_error)
+from ansible_collections.icr.registry.plugins.module_utils.iam import IamSession, account_from_token
+from ansible_collections.icr.registry.plugins.module_utils.icr_api import IcrApi
+from ansible_collections.icr.registry.plugins.module_utils.retry import RetryPolicy
+from ansible_collections.icr.registry.plugins.module_utils.sdk_client import (
+    sdk_failure_is_transient, to_icr_error)
 
 
 def make_jwt(claims):
@@ -66,7 +69,7 @@ def test_transport_errors():
     (ValueError("x"), (False, None)),
 ])
 def test_what_is_retried(exc, expected):
-    assert is_retryable(exc) == expected
+    assert sdk_failure_is_transient(exc) == expected
 
 
 def test_account_claim():

@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from ansible_collections.icr.registry.plugins.module_utils.icr_api import IamSession, IcrApi
+from ansible_collections.icr.registry.plugins.module_utils.iam import IamSession
+from ansible_collections.icr.registry.plugins.module_utils.icr_api import IcrApi
 
 MANIFEST = b'{\n   "schemaVersion": 2,\n   "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}'
 MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"

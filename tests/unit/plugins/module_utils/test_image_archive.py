@@ -19,7 +19,9 @@ import pytest
 from ansible_collections.icr.registry.plugins.module_utils import image_archive
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.image_archive import (
-    CONFIG_V1, LAYER_GZIP, MANIFEST_V2, ArchiveError, ChunkReader, DigestMemo, gzip_file, spool_archive)
+    ArchiveError, ChunkReader, DigestMemo, gzip_file, spool_archive)
+from ansible_collections.icr.registry.plugins.module_utils.oci_manifest import (
+    DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST)
 
 
 # ------------------------------------------------------------------ helpers
@@ -145,17 +147,17 @@ def test_classic_archive_becomes_a_v2_manifest_over_gzip_layers(tmp_path):
     archive = spool(tmp_path, members, image_id)
 
     manifest = archive.manifest
-    assert manifest.media_type == MANIFEST_V2 and not manifest.is_index
+    assert manifest.media_type == DOCKER_MANIFEST and not manifest.is_index
     assert archive.digest == manifest.digest == sha(manifest.raw)
     assert archive.images() == [manifest]
     doc = manifest.json
-    assert doc["schemaVersion"] == 2 and doc["mediaType"] == MANIFEST_V2
-    assert doc["config"] == {"mediaType": CONFIG_V1, "size": len(config), "digest": image_id}
+    assert doc["schemaVersion"] == 2 and doc["mediaType"] == DOCKER_MANIFEST
+    assert doc["config"] == {"mediaType": DOCKER_CONFIG, "size": len(config), "digest": image_id}
     assert blob(archive, image_id) == config
     assert len(doc["layers"]) == 2 and doc["layers"][0]["digest"] != doc["layers"][1]["digest"]
     for descriptor, layer in zip(doc["layers"], [LAYER_A, LAYER_B]):
         data = blob(archive, descriptor["digest"])
-        assert descriptor["mediaType"] == LAYER_GZIP
+        assert descriptor["mediaType"] == DOCKER_LAYER_GZIP
         assert descriptor["size"] == len(data) and descriptor["digest"] == sha(data)
         assert data[:2] == b"\x1f\x8b" and gzip.decompress(data) == layer
         assert descriptor["digest"] != sha(layer)  # compressed, not the tar itself
@@ -235,7 +237,7 @@ def test_oci_layout_passes_gzip_layers_through_and_compresses_tar_layers(tmp_pat
     doc = archive.manifest.json
     assert doc["config"]["digest"] == image_id and blob(archive, image_id) == dict(members)["blobs/sha256/" + image_id[7:]]
     first, second = doc["layers"]
-    assert second == {"mediaType": LAYER_GZIP, "size": len(gzipped), "digest": sha(gzipped)}
+    assert second == {"mediaType": DOCKER_LAYER_GZIP, "size": len(gzipped), "digest": sha(gzipped)}
     assert blob(archive, second["digest"]) == gzipped  # byte for byte
     data = blob(archive, first["digest"])
     assert gzip.decompress(data) == LAYER_A and first["digest"] == sha(data) and first["size"] == len(data)

@@ -7,11 +7,13 @@ import json
 import pytest
 import requests
 
+from ansible_collections.icr.registry.plugins.module_utils import oci_manifest as om
 from ansible_collections.icr.registry.plugins.module_utils import oci_registry as oci
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.retry import RetryPolicy
 
-MANIFEST = oci.Manifest.from_bytes(json.dumps({
-    "schemaVersion": 2, "mediaType": oci.DOCKER_MANIFEST,
+MANIFEST = om.Manifest.from_bytes(json.dumps({
+    "schemaVersion": 2, "mediaType": om.DOCKER_MANIFEST,
     "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
                "digest": "sha256:" + "c" * 64},
     "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 3,
@@ -56,9 +58,8 @@ class FakeRegistry:
 
 
 def client_for(registry, pauses):
-    client = oci.RegistryClient("127.0.0.1:5000", retries=0)
+    client = oci.RegistryClient("127.0.0.1:5000", policy=RetryPolicy(retries=0, sleep=pauses.append))
     client._send = registry.send
-    client.sleep = pauses.append
     return client
 
 

@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.references import (
-    REGION_NAMES, REGIONS, get_region, parse_reference, region_for_host, validate_namespace)
+from ansible_collections.icr.registry.plugins.module_utils.endpoints import (
+    REGION_NAMES, REGIONS, get_region, region_for_host)
+from ansible_collections.icr.registry.plugins.module_utils.references import parse_reference, validate_namespace
 from ansible_collections.icr.registry.plugins.modules import cr_image
 from module_runner import Exit, patch_exits
 

@@ -5,9 +5,10 @@ import json
 import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.endpoints import (
+    Endpoints, get_region, region_for_host, registry_url)
 from ansible_collections.icr.registry.plugins.module_utils.references import (
-    Endpoints, ImageReference, get_region, parse_reference, region_for_host, registry_url,
-    validate_namespace)
+    ImageReference, parse_reference, validate_namespace)
 
 DIGEST = "sha256:" + "ab" * 32
 

@@ -5,7 +5,7 @@ from email.utils import formatdate
 import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.retry import (
-    RETRYABLE_STATUS, backoff_delay, parse_retry_after, retry_call)
+    RETRYABLE_STATUS, RetryPolicy, backoff_delay, parse_retry_after)
 
 
 class Flaky(Exception):
@@ -35,7 +35,7 @@ def failing_then(results):
 def test_succeeds_after_retryable_errors():
     func, calls = failing_then([Flaky(503), Flaky(429), "ok"])
     slept = []
-    assert retry_call(func, retries=5, should_retry=by_status, sleep=slept.append, rand=lambda: 1.0) == "ok"
+    assert RetryPolicy(retries=5, sleep=slept.append, rand=lambda: 1.0).call(func, by_status) == "ok"
     assert len(calls) == 3
     assert slept == [0.5, 1.0]  # full jitter upper bound: base * 2**attempt
 
@@ -43,14 +43,14 @@ def test_succeeds_after_retryable_errors():
 def test_retry_after_wins_over_backoff():
     func = failing_then([Flaky(429, retry_after=7), "ok"])[0]
     slept = []
-    retry_call(func, retries=1, should_retry=by_status, sleep=slept.append)
+    RetryPolicy(retries=1, sleep=slept.append).call(func, by_status)
     assert slept == [7.0]
 
 
 def test_non_retryable_raises_at_once():
     func, calls = failing_then([Flaky(404), "ok"])
     with pytest.raises(Flaky):
-        retry_call(func, retries=5, should_retry=by_status, sleep=lambda s: None)
+        RetryPolicy(retries=5, sleep=lambda s: None).call(func, by_status)
     assert len(calls) == 1
 
 
@@ -58,7 +58,7 @@ def test_gives_up_after_retries_and_reraises_last():
     errors = [Flaky(500), Flaky(502), Flaky(503)]
     func, calls = failing_then(errors + ["never"])
     with pytest.raises(Flaky) as info:
-        retry_call(func, retries=2, should_retry=by_status, sleep=lambda s: None)
+        RetryPolicy(retries=2, sleep=lambda s: None).call(func, by_status)
     assert info.value is errors[2]
     assert len(calls) == 3
 
@@ -66,9 +66,30 @@ def test_gives_up_after_retries_and_reraises_last():
 def test_deadline_stops_retrying():
     func, calls = failing_then([Flaky(503, retry_after=10), "ok"])
     with pytest.raises(Flaky):
-        retry_call(func, retries=5, should_retry=by_status, deadline=105.0, clock=lambda: 100.0,
-                   sleep=lambda s: None)
+        RetryPolicy(retries=5, timeout=5, clock=lambda: 100.0, sleep=lambda s: None).call(func, by_status)
     assert len(calls) == 1
+
+
+def test_the_deadline_counts_from_the_first_try_unless_told_otherwise():
+    now = [0.0]
+
+    def slow_failure():
+        now[0] += 40  # each try takes 40 s and fails
+        raise Flaky(503)
+    policy = RetryPolicy(retries=5, timeout=60, clock=lambda: now[0], sleep=lambda s: None, rand=lambda: 0.0)
+    with pytest.raises(Flaky):
+        policy.call(slow_failure, by_status)
+    assert now[0] == 80  # a third try would start 80 s after the first: not made
+    now[0] = 0.0
+    with pytest.raises(Flaky):
+        policy.call(slow_failure, by_status, deadline_from_each_try=True)
+    assert now[0] == 240  # every try starts within 60 s of the last one's start: all 6 made
+
+
+def test_retries_can_be_raised_for_one_call():
+    func, calls = failing_then([Flaky(503), Flaky(503), "ok"])
+    assert RetryPolicy(retries=0, sleep=lambda s: None).call(func, by_status, retries=2) == "ok"
+    assert len(calls) == 3
 
 
 def test_backoff_is_capped_and_jittered():

@@ -1,6 +1,5 @@
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
-import functools
 import gzip
 import hashlib
 import io
@@ -13,10 +12,10 @@ from types import SimpleNamespace
 import pytest
 from ansible.module_utils import basic
 
-from ansible_collections.icr.registry.plugins.module_utils import copy_engine, image_archive
+from ansible_collections.icr.registry.plugins.module_utils import icr_module, image_archive
 from ansible_collections.icr.registry.plugins.module_utils.docker_engine import BUILD_HASH_LABEL, build_hash
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.retry import retry_call
+from ansible_collections.icr.registry.plugins.module_utils.retry import RetryPolicy
 from ansible_collections.icr.registry.plugins.modules import cr_image
 from image_harness import dg
 from module_runner import run
@@ -130,7 +129,7 @@ class FakeRegistry:
     def blob_exists(self, repository, digest):
         return (repository, digest) in self.blobs
 
-    def start_upload(self, repository, mount_digest=None, mount_from=None):
+    def start_upload(self, repository, mount_digest=None, mount_from=None, retry=True):
         if self.put_error:
             raise self.put_error  # pylint: disable=raising-bad-type
         with self._lock:
@@ -195,7 +194,7 @@ def fakes(api, monkeypatch, tmp_path_factory):
     monkeypatch.setattr(basic.AnsibleModule, "tmpdir", property(lambda self: str(moduletmp)))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setattr(cr_image, "DockerEngine", new_engine)
-    monkeypatch.setattr(cr_image, "RegistryClient", lambda *a, **k: registry)
+    monkeypatch.setattr(icr_module, "RegistryClient", lambda *a, **k: registry)
     return SimpleNamespace(engine=engine, registry=registry, api=api, created=created, moduletmp=moduletmp)
 
 
@@ -222,7 +221,7 @@ def test_build_push_then_nothing(fakes, context):
     manifest = registry.manifests[("team/app", "1.0")]
     assert first["digest"] == manifest.digest and manifest.json["config"]["digest"] == image_id
     assert first["repo_digest"] == REPO + "@" + first["digest"]
-    assert first["size"] == cr_image.manifest_size(manifest.json) == first["images"][0]["bytes_copied"]
+    assert first["size"] == manifest.size == first["images"][0]["bytes_copied"]
     assert first["images"][0]["blobs_copied"] == 3 and len(registry.uploads) == 3  # config and two layers
     assert ("tag", image_id, "us.icr.io/team/app:1.0") in engine.calls and exports(engine) == [("export", image_id)]
     # What the registry holds is the engine's image: every layer gunzips to its diff_id.
@@ -452,7 +451,8 @@ def test_a_failed_upload_leaves_no_tag(fakes, context):
 def test_a_busy_registry_is_retried_blob_by_blob(fakes, context, monkeypatch):
     registry = fakes.registry
     pauses = []
-    monkeypatch.setattr(copy_engine, "retry_call", functools.partial(retry_call, sleep=pauses.append))
+    monkeypatch.setattr(icr_module.IcrModule, "retry_policy", property(
+        lambda self: RetryPolicy(retries=self.params["retries"], timeout=self.params["timeout"], sleep=pauses.append)))
     registry.blob_failures = [IcrError("uploading blob to team/app failed: 503 Service Unavailable", status=503)] * 2
     result = run(cr_image, build_args(context)).result
     assert result["pushed"] and result["images"][0]["blobs_copied"] == 3 and len(pauses) == 2
@@ -501,10 +501,3 @@ def test_absent_by_tag_digest_and_several(fakes):
     assert run(cr_image, {"name": REPO, "state": "absent"}).result["deleted"] == []  # latest: none
 
 
-def test_platform_child_and_size():
-    index = {"manifests": [{"digest": dg("1"), "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
-                           {"digest": dg("2"), "platform": {"os": "linux", "architecture": "amd64"}}]}
-    assert cr_image.platform_child(index, {"os": "linux", "architecture": "amd64", "variant": ""}) == dg("2")
-    assert cr_image.platform_child(index, {"os": "linux", "architecture": "arm64", "variant": "v8"}) == dg("1")
-    assert cr_image.platform_child(index, {"os": "linux", "architecture": "s390x", "variant": ""}) is None
-    assert cr_image.manifest_size({"config": {"size": 2}, "layers": [{"size": 3}, {"size": 4}]}) == 9

@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The base of every client of an IBM Cloud service SDK (``ibm_cloud_sdk_core`` services).
+
+``SdkClient`` builds one region's SDK service object (account header, the session's IAM
+authenticator, service URL, TLS and timeout settings) and runs each SDK call through the one
+retry policy, mapping every failure to ``IcrError`` and refusing answers that are not JSON.
+A client for another IBM service is a subclass naming its SDK class and its operations:
+
+    class VaApi(SdkClient):
+        service_class = VulnerabilityAdvisorV4
+
+        def image_report(self, name):
+            return self._call("Reading the VA report of %s" % name, "image_report", name=name)[0]
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary, one_line
+from ansible_collections.icr.registry.plugins.module_utils.retry import RETRYABLE_STATUS, parse_retry_after
+
+try:
+    import requests
+    from ibm_cloud_sdk_core import ApiException
+    SDK_IMPORT_ERROR = None
+except ImportError as exc:  # reported by the module base as a missing requirement
+    SDK_IMPORT_ERROR = exc
+    ApiException = requests = None
+
+SDK_REQUIREMENTS = "ibm-container-registry>=1.1.5 and ibm-cloud-sdk-core>=3.16"
+
+
+def require_sdk(import_error=None):
+    """Raise MissingLibrary when IBM's SDK (or a service module of it) could not be imported."""
+    error = import_error or SDK_IMPORT_ERROR
+    if error is not None:
+        raise MissingLibrary(SDK_REQUIREMENTS, error)
+
+
+def _error_code(response):
+    """The ICR message id from an error body (``errors[0].code`` or ``code``), if any."""
+    try:
+        body = response.json()
+    except (AttributeError, ValueError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return errors[0].get("code")
+    # IAM answers {"errorCode": "BXNIM0415E", "errorMessage": ...}
+    return body.get("code") or body.get("errorCode")
+
+
+def to_icr_error(what, exc):
+    """Map an SDK or transport exception raised while doing ``what`` to an IcrError."""
+    if isinstance(exc, IcrError):
+        return exc
+    if ApiException is not None and isinstance(exc, ApiException):
+        response = exc.http_response
+        headers = response.headers if response is not None else {}
+        return IcrError(
+            "%s failed: %s" % (what, exc.message or "no message"),
+            status=exc.status_code,
+            code=_error_code(response) if response is not None else None,
+            transaction_id=exc.global_transaction_id,
+            retry_after=parse_retry_after(headers.get("Retry-After")),
+        )
+    if isinstance(exc, ValueError):  # the SDK's own argument checks
+        return IcrError("%s failed: %s" % (what, one_line(exc)))
+    if requests is not None and isinstance(exc, requests.exceptions.Timeout):
+        return IcrError("%s failed: timed out (%s)" % (what, one_line(exc)))
+    if requests is not None and isinstance(exc, requests.exceptions.RequestException):
+        return IcrError("%s failed: cannot reach the server (%s)" % (what, one_line(exc)))
+    raise exc
+
+
+def sdk_failure_is_transient(exc):
+    """``should_retry`` for SDK calls: HTTP 429/5xx (with Retry-After) and connection errors."""
+    if ApiException is not None and isinstance(exc, ApiException):
+        if exc.status_code in RETRYABLE_STATUS:
+            headers = exc.http_response.headers if exc.http_response is not None else {}
+            return True, parse_retry_after(headers.get("Retry-After"))
+        return False, None
+    if requests is not None and isinstance(exc, (requests.exceptions.ConnectionError,
+                                                 requests.exceptions.Timeout)):
+        return True, None
+    return False, None
+
+
+def run_sdk_call(policy, what, func):
+    """``func()`` (an SDK call) under ``policy``; any failure comes out as an IcrError."""
+    try:
+        return policy.call(func, sdk_failure_is_transient)
+    except Exception as exc:  # noqa: B902 - to_icr_error re-raises what it does not know
+        raise to_icr_error(what, exc)
+
+
+class SdkClient:
+    """One region's client of an IBM Cloud service. Methods return plain dicts/lists;
+    failures raise IcrError. Subclasses set ``service_class`` (None when its import failed,
+    with the error in ``import_error``) and list in ``no_json_body`` the operations whose
+    answer carries no JSON document (their result is never read)."""
+
+    service_class = None
+    import_error = None
+    no_json_body = frozenset()
+
+    def __init__(self, session, url, service=None):
+        self.session = session
+        self.url = url
+        self.policy = session.policy
+        if service is None:
+            require_sdk(self.import_error)
+            service = self.service_class(session.account_id, authenticator=session.authenticator)
+            service.set_service_url(url)
+            service.set_http_config(dict(session.http_config))
+            service.set_disable_ssl_verification(not session.validate_certs)
+        self.service = service
+
+    def _run(self, what, func):
+        return run_sdk_call(self.policy, what, func)
+
+    def _call(self, what, operation, **kwargs):
+        """Run SDK method ``operation`` with retries; return ``(result, http_status)``."""
+        method = getattr(self.service, operation)
+        response = self._run(what, lambda: method(**kwargs))
+        result = response.get_result()
+        if result is not None and not isinstance(result, (dict, list)) and operation not in self.no_json_body:
+            # The SDK hands a non-JSON body through as is; callers would crash on it.
+            content_type = (response.get_headers() or {}).get("Content-Type") or "no content type"
+            raise IcrError("%s failed: the server answered %s instead of JSON (HTTP %d); is %s an "
+                           "endpoint of this service?" % (what, content_type, response.get_status_code(),
+                                                          self.url),
+                           status=response.get_status_code())
+        return result, response.get_status_code()

@@ -31,8 +31,8 @@ def icr_reference(module, text, default_tag="latest", what="name"):
     """``(ImageReference with the region's canonical domain, Region)``; IcrError if not ICR."""
     ref, region = locate_reference(module, text, default_tag)
     if region is None:
-        raise IcrError("%s %s is not an ICR reference (expected <region domain>/<namespace>/<repository>)"
-                       % (what, text))
+        raise IcrError("%s %s is not an ICR image: its registry %s serves no ICR region (expected "
+                       "<region domain>/<namespace>/<repository>)" % (what, text, ref.registry))
     return ref.with_registry(region.domain), region
 
 

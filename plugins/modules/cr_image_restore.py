@@ -102,8 +102,8 @@ digest_restored:
 """
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.icr_images import icr_reference
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
-from ansible_collections.icr.registry.plugins.module_utils.references import parse_reference
 
 CONFLICT = 409
 
@@ -149,12 +149,7 @@ def plan_digest_restore(entry, live_tags, live_digests, digest):
 class RestoreWorker:
     def __init__(self, module):
         self.module = module
-        reference = parse_reference(module.params["image"])
-        region = module.endpoints.region_for_host(reference.registry)
-        if region is None:
-            raise IcrError("%s is not an ICR image: its registry %s serves no ICR region" % (reference, reference.registry))
-        # The management API names images by the canonical domain, whatever host serves them.
-        self.reference = reference.with_registry(region.domain)
+        self.reference, region = icr_reference(module, module.params["image"], what="image")
         self.api = module.api(region)
 
     def __call__(self):

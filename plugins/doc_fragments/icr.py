@@ -73,6 +73,7 @@ options:
   timeout:
     description:
       - Seconds to wait for each request; no retry starts later than this after the first try.
+      - A blob transfer counts from the start of its last try, so a long upload that breaks late is still retried.
     type: int
     default: 60
   retries:

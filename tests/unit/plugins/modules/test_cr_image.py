@@ -18,7 +18,7 @@ from ansible_collections.icr.registry.plugins.module_utils.docker_engine import 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.retry import retry_call
 from ansible_collections.icr.registry.plugins.modules import cr_image
-from image_harness import dg
+from fake_api import dg
 from module_runner import run
 
 REPO = "us.icr.io/team/app"
@@ -388,7 +388,7 @@ def test_missing_namespace_is_named_and_can_be_created(fakes, context):
     assert fakes.engine.calls == []          # nor pulled
     registry.error = None
     created = run(cr_image, build_args(context, name="us.icr.io/ghost/app:1.0", create_namespace=True)).result
-    assert created["images"][0]["namespace_created"] and ("create_namespace", "ghost") in api.writes
+    assert created["images"][0]["namespace_created"] and ("create_namespace", "ghost", None) in api.writes
     assert registry.manifests[("ghost/app", "1.0")].json["config"]["digest"] == created["image_id"]
 
 
@@ -487,15 +487,15 @@ def test_present_needs_tags_and_a_source(fakes, context):
 
 def test_absent_by_tag_digest_and_several(fakes):
     api = fakes.api
-    api.add(REPO, dg("a"), ["1.0", "stable"])
-    api.add(REPO, dg("b"), ["2.0"])
-    api.add(REPO, dg("c"), [])
+    api.add_image(REPO, dg("a"), ["1.0", "stable"])
+    api.add_image(REPO, dg("b"), ["2.0"])
+    api.add_image(REPO, dg("c"), [])
     check = run(cr_image, {"names": [REPO + ":1.0", REPO + ":stable", REPO + "@" + dg("c")], "state": "absent"},
                 check=True).result
     assert [(e["digest"], e["tags"]) for e in check["deleted"]] == [(dg("a"), ["1.0", "stable"]), (dg("c"), [])]
     assert api.writes == []
     run(cr_image, {"names": [REPO + ":1.0", REPO + ":stable", REPO + "@" + dg("c")], "state": "absent"})
-    assert api.writes == [("delete", REPO + "@" + dg("a")), ("delete", REPO + "@" + dg("c"))]
+    assert api.writes == [("delete_image", REPO + "@" + dg("a")), ("delete_image", REPO + "@" + dg("c"))]
     again = run(cr_image, {"names": [REPO + ":1.0", REPO + "@" + dg("c")], "state": "absent"}).result
     assert not again["changed"] and len(api.writes) == 2
     assert run(cr_image, {"name": REPO, "state": "absent"}).result["deleted"] == []  # latest: none

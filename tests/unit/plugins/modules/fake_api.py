@@ -101,18 +101,22 @@ class FakeIcrApi:
     def add_image(self, repository, digest, tags=(), created=1, size=10, manifest_type=IMAGE_TYPE, manifest=None):
         """A live digest of ``repository`` (``<domain>/<ns>/<repo>``); its namespace is created if
         missing. ``manifest``: the raw manifest text ``get_image_manifest`` serves."""
-        namespace = repository.split("/")[1]
-        if namespace not in self.namespaces:
-            self.add_namespace(namespace)
+        self._seed_namespace(repository)
         self.repos.setdefault(repository, {})[digest] = {
             "tags": list(tags), "created": created, "size": size, "type": manifest_type, "manifest": manifest}
 
     def add_trash(self, repository, digest, tags=(), days_until_expiry=30, **image):
-        """A trashed digest with the tags it had (``image``: add_image's created, size...)."""
+        """A trashed digest with the tags it had (``image``: add_image's created, size...); its
+        namespace is created if missing."""
+        self._seed_namespace(repository)
         record = {"tags": [], "created": 1, "size": 10, "type": IMAGE_TYPE, "manifest": None}
         record.update(image)
         self.trash["%s@%s" % (repository, digest)] = {"tags": sorted(tags), "days_until_expiry": days_until_expiry,
                                                       "image": record}
+
+    def _seed_namespace(self, repository):
+        if repository.split("/")[1] not in self.namespaces:
+            self.add_namespace(repository.split("/")[1])
 
     def fail(self, method, error):
         """Make API method ``method`` raise ``error`` (None: stop failing)."""

@@ -1,7 +1,6 @@
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 from ansible_collections.icr.registry.plugins.modules import cr_account_settings as mod
-from ansible_collections.icr.registry.plugins.modules import cr_plan_info
 from module_runner import run
 
 
@@ -38,8 +37,3 @@ def test_each_resource_gets_only_its_changed_options(api):
 def test_check_mode_writes_nothing(api):
     out = run(mod, {"platform_metrics": True}, check=True)
     assert out.result["changed"] and out.result["settings"]["platform_metrics"] is True and api.writes == []
-
-
-def test_plan_info_reports_plan_and_region(api):
-    out = run(cr_plan_info, {"region": "eu-central"})
-    assert out.result == {"changed": False, "plan": "Free", "region": "eu-de"}

@@ -4,7 +4,6 @@ import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.icr_api import trash_entry
 from ansible_collections.icr.registry.plugins.modules import cr_image_restore as mod
-from ansible_collections.icr.registry.plugins.modules import cr_trash_info
 from fake_api import FakeIcrApi
 from module_runner import install, run
 
@@ -122,9 +121,3 @@ def test_private_and_deprecated_domains_map_to_the_canonical_one(api):
 def test_a_non_icr_registry_fails(api):
     out = run(mod, {"image": "quay.io/team-a/app:1.0"})
     assert out.failed and "not an ICR image" in out.result["msg"]
-
-
-def test_trash_info_lists_entries(api):
-    seed(api, trash={OLD: ["1.0"]})
-    out = run(cr_trash_info, {"namespace": "team-a"})
-    assert out.result["changed"] is False and [e["digest"] for e in out.result["images"]] == [OLD]

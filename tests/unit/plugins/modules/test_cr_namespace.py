@@ -3,7 +3,7 @@
 import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
-from ansible_collections.icr.registry.plugins.modules import cr_namespace, cr_namespace_info
+from ansible_collections.icr.registry.plugins.modules import cr_namespace
 from module_runner import patch_exits, run
 
 
@@ -59,14 +59,3 @@ def test_invalid_name_fails_before_any_call(monkeypatch, name, rule):
     patch_exits(monkeypatch)
     outcome = run(cr_namespace, {"name": name})
     assert outcome.failed and rule in outcome.result["msg"]
-
-
-def test_info_lists_and_filters(api):
-    api.namespaces.clear()
-    api.add_namespace("bbbb")
-    api.add_namespace("aaaa", resource_group="rg")
-    everything = run(cr_namespace_info, {}, check=True).result
-    assert [n["name"] for n in everything["namespaces"]] == ["aaaa", "bbbb"] and not everything["changed"]
-    assert run(cr_namespace_info, {"name": "bbbb"}).result["namespaces"] == [{"name": "bbbb"}]
-    assert run(cr_namespace_info, {"name": "zzzz"}).result["namespaces"] == []
-    assert api.writes == []

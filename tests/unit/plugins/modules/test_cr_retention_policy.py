@@ -76,7 +76,8 @@ def test_set_then_idempotent(api):
 def test_absent_sets_keep_all_without_analysis(api):
     api.policies["team-a"] = {"images_per_repo": 4, "retain_untagged": True}
     out = run(mod, {"namespace": "team-a", "state": "absent"})
-    assert out.result["changed"] and api.writes == [("set_retention_policy", "team-a", -1, False)] and api.calls_to("analyze_retention_policy") == []
+    assert out.result["changed"] and api.writes == [("set_retention_policy", "team-a", -1, False)]
+    assert api.calls_to("analyze_retention_policy") == []
     assert out.result["policy"]["enabled"] is False
     assert not run(mod, {"namespace": "team-a", "state": "absent"}).result["changed"]
 

@@ -4,20 +4,18 @@ import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.icr_api import trash_entry
 from ansible_collections.icr.registry.plugins.modules import cr_image_restore as mod
-from fake_api import FakeIcrApi
-from module_runner import install, run
+from module_runner import run
 
 REPO = "us.icr.io/team-a/app"
 OLD, NEW, OTHER = ("sha256:" + c * 64 for c in "abc")
 
 
 @pytest.fixture
-def api(monkeypatch):
-    """The namespace team-a; every digest listing the module makes is of REPO only."""
-    fake = install(monkeypatch, FakeIcrApi())
-    fake.add_namespace("team-a")
-    yield fake
-    assert all(args == ([REPO], False) for args in fake.calls_to("list_image_digests"))
+def api(api):
+    """conftest's fake with the namespace team-a; every digest listing the module makes is of REPO only."""
+    api.add_namespace("team-a")
+    yield api
+    assert all(args == ([REPO], False) for args in api.calls_to("list_image_digests"))
 
 
 def seed(api, live=None, trash=None):

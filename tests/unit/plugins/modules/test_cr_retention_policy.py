@@ -4,18 +4,17 @@ import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.modules import cr_retention_policy as mod
-from fake_api import FakeIcrApi, dg
-from module_runner import install, run
+from fake_api import dg
+from module_runner import run
 
 
 @pytest.fixture
-def api(monkeypatch):
-    """The namespace team-a: three images in app (created 1 to 3), one in empty."""
-    fake = install(monkeypatch, FakeIcrApi())
+def api(api):
+    """conftest's fake with the namespace team-a: three images in app (created 1 to 3), one in empty."""
     for created in (1, 2, 3):
-        fake.add_image("us.icr.io/team-a/app", dg(str(created)), ["v%d" % created], created=created)
-    fake.add_image("us.icr.io/team-a/empty", dg("e"), ["only"], created=1)
-    return fake
+        api.add_image("us.icr.io/team-a/app", dg(str(created)), ["v%d" % created], created=created)
+    api.add_image("us.icr.io/team-a/empty", dg("e"), ["only"], created=1)
+    return api
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -2,11 +2,13 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 import pytest
 
-from image_harness import FakeApi
+from fake_api import FakeIcrApi
 from module_runner import install
 
 
 @pytest.fixture
 def api(monkeypatch):
-    """The image modules' fake ICR API (tests of other modules define their own ``api``)."""
-    return install(monkeypatch, FakeApi())
+    """The fake ICR API every module.api() returns: an account with the namespace ``team``."""
+    fake = install(monkeypatch, FakeIcrApi())
+    fake.add_namespace("team")
+    return fake

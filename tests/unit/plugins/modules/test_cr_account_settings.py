@@ -1,32 +1,7 @@
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 from ansible_collections.icr.registry.plugins.modules import cr_account_settings as mod
-from ansible_collections.icr.registry.plugins.modules import cr_plan_info
-from module_runner import install, run
-
-
-class FakeApi:
-    def __init__(self, **settings):
-        self.state = dict({"iam_authz": False, "private_only": False, "platform_metrics": False}, **settings)
-        self.writes, self.warnings = [], []
-
-    def get_auth_options(self):
-        return {"iam_authz": self.state["iam_authz"], "private_only": self.state["private_only"]}
-
-    def update_auth_options(self, iam_authz=None, private_only=None):
-        changes = {k: v for k, v in (("iam_authz", iam_authz), ("private_only", private_only)) if v is not None}
-        self.writes.append(("auth", changes))
-        self.state.update(changes)
-
-    def get_settings(self):
-        return {"platform_metrics": self.state["platform_metrics"]}
-
-    def update_settings(self, platform_metrics=None):
-        self.writes.append(("settings", {"platform_metrics": platform_metrics}))
-        self.state["platform_metrics"] = platform_metrics
-
-    def get_plan(self):
-        return "Free"
+from module_runner import run
 
 
 def test_current_settings_merges_and_defaults_off():
@@ -41,31 +16,24 @@ def test_changes_for_ignores_none_and_equal_values():
         "iam_authz": False, "private_only": True}
 
 
-def test_no_options_only_reads(monkeypatch):
-    api = install(monkeypatch, FakeApi(iam_authz=True))
+def test_no_options_only_reads(api):
+    api.auth["iam_authz"] = True
     out = run(mod, {})
     assert not out.result["changed"] and api.writes == []
     assert out.result["settings"] == {"iam_authz": True, "private_only": False, "platform_metrics": False}
 
 
-def test_each_resource_gets_only_its_changed_options(monkeypatch):
-    api = install(monkeypatch, FakeApi(iam_authz=True))
+def test_each_resource_gets_only_its_changed_options(api):
+    api.auth["iam_authz"] = True
     out = run(mod, {"iam_authz": True, "private_only": True, "platform_metrics": True}, diff=True)
     assert out.result["changed"]
-    assert api.writes == [("auth", {"private_only": True}), ("settings", {"platform_metrics": True})]
+    assert api.writes == [("update_auth_options", None, True), ("update_settings", True)]
     assert out.result["diff"]["before"]["platform_metrics"] is False
     assert out.result["diff"]["after"] == {"iam_authz": True, "private_only": True, "platform_metrics": True}
     again = run(mod, {"iam_authz": True, "private_only": True, "platform_metrics": True})
     assert not again.result["changed"] and len(api.writes) == 2
 
 
-def test_check_mode_writes_nothing(monkeypatch):
-    api = install(monkeypatch, FakeApi())
+def test_check_mode_writes_nothing(api):
     out = run(mod, {"platform_metrics": True}, check=True)
     assert out.result["changed"] and out.result["settings"]["platform_metrics"] is True and api.writes == []
-
-
-def test_plan_info_reports_plan_and_region(monkeypatch):
-    install(monkeypatch, FakeApi())
-    out = run(cr_plan_info, {"region": "eu-central"})
-    assert out.result == {"changed": False, "plan": "Free", "region": "eu-de"}

@@ -1,12 +1,10 @@
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 import gzip
-import hashlib
 import io
 import json
 import os
 import tarfile
-import threading
 from types import SimpleNamespace
 
 import pytest
@@ -17,14 +15,11 @@ from ansible_collections.icr.registry.plugins.module_utils.docker_engine import 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.retry import RetryPolicy
 from ansible_collections.icr.registry.plugins.modules import cr_image
-from image_harness import dg
+from fake_api import dg
+from fake_registry import FakeRegistry, sha
 from module_runner import run
 
 REPO = "us.icr.io/team/app"
-
-
-def sha(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def tar_of(files):
@@ -90,95 +85,6 @@ class FakeEngine:
                                                     "Layers": names}]).encode()))
         data = tar_of(files)
         return iter([data[start:start + 3001] for start in range(0, len(data), 3001)])
-
-
-class FakeRegistry:
-    """A registry in memory with the RegistryClient methods the copy engine and cr_image use.
-
-    ``error``: raised by manifest reads; ``put_error``: by every write (upload, manifest);
-    ``blob_failures``: errors raised by the next blob uploads, one each."""
-
-    host = "us.icr.io"
-
-    def __init__(self):
-        self.manifests = {}  # (repository, tag or digest) -> Manifest
-        self.blobs = {}  # (repository, digest) -> bytes
-        self.uploads = []  # (repository, digest) of every blob uploaded
-        self.mounts = []  # (repository, digest, from repository)
-        self.manifest_puts = []
-        self.sessions = {}  # upload URL -> [repository, bytes so far]
-        self.cancelled = []
-        self.error = None
-        self.put_error = None
-        self.blob_failures = []
-        self._lock = threading.Lock()
-        self._count = 0
-
-    def head_manifest(self, repository, reference):
-        manifest = self.get_manifest(repository, reference, missing_ok=True)
-        return None if manifest is None else (manifest.digest, manifest.media_type)
-
-    def get_manifest(self, repository, reference, missing_ok=False):
-        if self.error:
-            raise self.error  # pylint: disable=raising-bad-type
-        manifest = self.manifests.get((repository, reference))
-        if manifest is None and not missing_ok:
-            raise IcrError("manifest %s:%s not found on %s" % (repository, reference, self.host), status=404)
-        return manifest
-
-    def blob_exists(self, repository, digest):
-        return (repository, digest) in self.blobs
-
-    def start_upload(self, repository, mount_digest=None, mount_from=None, retry=True):
-        if self.put_error:
-            raise self.put_error  # pylint: disable=raising-bad-type
-        with self._lock:
-            if mount_digest and mount_from and (mount_from, mount_digest) in self.blobs:
-                self.blobs[(repository, mount_digest)] = self.blobs[(mount_from, mount_digest)]
-                self.mounts.append((repository, mount_digest, mount_from))
-                return True, None
-            self._count += 1
-            url = "https://%s/v2/%s/blobs/uploads/%d" % (self.host, repository, self._count)
-            self.sessions[url] = [repository, b""]
-            return False, url
-
-    def put_blob(self, upload_url, digest, chunks, size, repository):
-        with self._lock:
-            failure = self.blob_failures.pop(0) if self.blob_failures else None
-        if failure:
-            raise failure  # pylint: disable=raising-bad-type
-        self.patch_blob(upload_url, chunks, len(self.sessions[upload_url][1]), size, repository)
-        self.commit_blob(upload_url, digest, repository)
-
-    def patch_blob(self, upload_url, chunk_iter, start, length, repository):
-        session = self.sessions[upload_url]
-        assert session[0] == repository and start == len(session[1])
-        data = b"".join(bytes(chunk) for chunk in chunk_iter)
-        assert len(data) == length
-        session[1] += data
-        return upload_url
-
-    def commit_blob(self, upload_url, digest, repository):
-        repository_of_session, data = self.sessions.pop(upload_url)
-        if repository_of_session != repository or sha(data) != digest:
-            raise IcrError("DIGEST_INVALID: %s" % digest, status=400)
-        with self._lock:
-            self.blobs[(repository, digest)] = data
-            self.uploads.append((repository, digest))
-
-    def cancel_upload(self, upload_url, repository):
-        self.cancelled.append(upload_url)
-        self.sessions.pop(upload_url, None)
-
-    def put_manifest(self, repository, reference, manifest):
-        if self.put_error:
-            raise self.put_error  # pylint: disable=raising-bad-type
-        for blob in manifest.blobs():
-            if (repository, blob["digest"]) not in self.blobs:
-                raise IcrError("MANIFEST_BLOB_UNKNOWN: %s" % blob["digest"], status=400)
-        self.manifest_puts.append((repository, reference))
-        self.manifests[(repository, reference)] = self.manifests[(repository, manifest.digest)] = manifest
-        return manifest.digest
 
 
 @pytest.fixture
@@ -387,7 +293,7 @@ def test_missing_namespace_is_named_and_can_be_created(fakes, context):
     assert fakes.engine.calls == []          # nor pulled
     registry.error = None
     created = run(cr_image, build_args(context, name="us.icr.io/ghost/app:1.0", create_namespace=True)).result
-    assert created["images"][0]["namespace_created"] and ("create_namespace", "ghost") in api.writes
+    assert created["images"][0]["namespace_created"] and ("create_namespace", "ghost", None) in api.writes
     assert registry.manifests[("ghost/app", "1.0")].json["config"]["digest"] == created["image_id"]
 
 
@@ -487,15 +393,15 @@ def test_present_needs_tags_and_a_source(fakes, context):
 
 def test_absent_by_tag_digest_and_several(fakes):
     api = fakes.api
-    api.add(REPO, dg("a"), ["1.0", "stable"])
-    api.add(REPO, dg("b"), ["2.0"])
-    api.add(REPO, dg("c"), [])
+    api.add_image(REPO, dg("a"), ["1.0", "stable"])
+    api.add_image(REPO, dg("b"), ["2.0"])
+    api.add_image(REPO, dg("c"), [])
     check = run(cr_image, {"names": [REPO + ":1.0", REPO + ":stable", REPO + "@" + dg("c")], "state": "absent"},
                 check=True).result
     assert [(e["digest"], e["tags"]) for e in check["deleted"]] == [(dg("a"), ["1.0", "stable"]), (dg("c"), [])]
     assert api.writes == []
     run(cr_image, {"names": [REPO + ":1.0", REPO + ":stable", REPO + "@" + dg("c")], "state": "absent"})
-    assert api.writes == [("delete", REPO + "@" + dg("a")), ("delete", REPO + "@" + dg("c"))]
+    assert api.writes == [("delete_image", REPO + "@" + dg("a")), ("delete_image", REPO + "@" + dg("c"))]
     again = run(cr_image, {"names": [REPO + ":1.0", REPO + "@" + dg("c")], "state": "absent"}).result
     assert not again["changed"] and len(api.writes) == 2
     assert run(cr_image, {"name": REPO, "state": "absent"}).result["deleted"] == []  # latest: none

@@ -1,15 +1,15 @@
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 from ansible_collections.icr.registry.plugins.modules import cr_image_tag
-from image_harness import dg
+from fake_api import dg
 from module_runner import run
 
 REPO = "us.icr.io/team/app"
 
 
 def test_creates_moves_and_keeps_tags(api):
-    api.add(REPO, dg("a"), ["1.0"])
-    api.add(REPO, dg("b"), ["stable"])
+    api.add_image(REPO, dg("a"), ["1.0"])
+    api.add_image(REPO, dg("b"), ["stable"])
     outcome = run(cr_image_tag, {"source": REPO + ":1.0", "tags": ["stable", "us.icr.io/team/other", "1.0"]},
                   diff=True)
     result = outcome.result
@@ -19,15 +19,15 @@ def test_creates_moves_and_keeps_tags(api):
     assert result["tags"][REPO + ":1.0"]["action"] == "unchanged"
     assert result["diff"]["before"][REPO + ":stable"] == dg("b")
     # the source is named by digest, so a moving source tag cannot change what is tagged
-    assert api.writes == [("tag", REPO + "@" + dg("a"), REPO + ":stable"),
-                          ("tag", REPO + "@" + dg("a"), "us.icr.io/team/other:1.0")]
+    assert api.writes == [("tag_image", REPO + "@" + dg("a"), REPO + ":stable"),
+                          ("tag_image", REPO + "@" + dg("a"), "us.icr.io/team/other:1.0")]
     again = run(cr_image_tag, {"source": REPO + ":1.0", "tags": ["stable", "us.icr.io/team/other"]}).result
     assert not again["changed"] and len(api.writes) == 2
 
 
 def test_force_false_refuses_a_move_and_changes_nothing(api):
-    api.add(REPO, dg("a"), ["1.0"])
-    api.add(REPO, dg("b"), ["stable"])
+    api.add_image(REPO, dg("a"), ["1.0"])
+    api.add_image(REPO, dg("b"), ["stable"])
     outcome = run(cr_image_tag, {"source": REPO + ":1.0", "tags": ["new", "stable"], "force": False})
     assert outcome.failed and "force is false" in outcome.result["msg"] and dg("b") in outcome.result["msg"]
     assert api.writes == []
@@ -40,15 +40,15 @@ def test_cross_region_target_fails_before_any_call(api):
 
 
 def test_absent_removes_only_named_existing_tags(api):
-    api.add(REPO, dg("a"), ["1.0", "candidate", "keep"])
+    api.add_image(REPO, dg("a"), ["1.0", "candidate", "keep"])
     result = run(cr_image_tag, {"source": REPO + ":1.0", "tags": ["candidate", "gone"], "state": "absent"}).result
-    assert result["changed"] and api.writes == [("untag", REPO + ":candidate")]
+    assert result["changed"] and api.writes == [("untag_image", REPO + ":candidate")]
     assert result["tags"][REPO + ":gone"]["action"] == "absent"
     assert api.repos[REPO][dg("a")]["tags"] == ["1.0", "keep"]
 
 
 def test_check_mode_writes_nothing(api):
-    api.add(REPO, dg("a"), ["1.0"])
+    api.add_image(REPO, dg("a"), ["1.0"])
     result = run(cr_image_tag, {"source": REPO + ":1.0", "tags": ["stable"]}, check=True).result
     assert result["changed"] and result["tags"][REPO + ":stable"]["action"] == "created" and api.writes == []
 

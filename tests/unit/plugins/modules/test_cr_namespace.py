@@ -3,50 +3,15 @@
 import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
-from ansible_collections.icr.registry.plugins.modules import cr_namespace, cr_namespace_info
-from module_runner import install, patch_exits, run
-
-
-class FakeApi:
-    """In-memory namespaces; records mutating calls."""
-
-    def __init__(self, namespaces=None):
-        self.namespaces = {n["name"]: dict(n) for n in (namespaces or [])}
-        self.writes = []
-
-    def list_namespace_details(self):
-        return [dict(n) for n in self.namespaces.values()]
-
-    def get_namespace(self, name):
-        found = self.namespaces.get(name)
-        return dict(found) if found else None
-
-    def create_namespace(self, name, resource_group_id=None):
-        self.writes.append(("create", name, resource_group_id))
-        self.namespaces[name] = {"name": name, "resource_group": resource_group_id or "default-rg",
-                                 "crn": "crn:%s" % name}
-        return {"namespace": name}
-
-    def assign_namespace(self, name, resource_group_id):
-        self.writes.append(("assign", name, resource_group_id))
-        self.namespaces[name]["resource_group"] = resource_group_id
-        return {"namespace": name}
-
-    def delete_namespace(self, name):
-        self.writes.append(("delete", name))
-        del self.namespaces[name]
-
-
-@pytest.fixture
-def api(monkeypatch):
-    return install(monkeypatch, FakeApi())
+from ansible_collections.icr.registry.plugins.modules import cr_namespace
+from module_runner import patch_exits, run
 
 
 def test_create_then_idempotent(api):
     first = run(cr_namespace, {"name": "team-apps", "resource_group_id": "rg1"})
     assert not first.failed and first.result["changed"]
     assert first.result["namespace"]["resource_group"] == "rg1"
-    assert api.writes == [("create", "team-apps", "rg1")]
+    assert api.writes == [("create_namespace", "team-apps", "rg1")]
     second = run(cr_namespace, {"name": "team-apps", "resource_group_id": "rg1"})
     assert not second.result["changed"] and second.result["actions"] == []
     assert len(api.writes) == 1
@@ -59,30 +24,30 @@ def test_check_mode_predicts_without_writing(api):
 
 
 def test_diff_on_delete(api):
-    api.namespaces["team-apps"] = {"name": "team-apps", "resource_group": "rg1"}
+    api.add_namespace("team-apps", resource_group="rg1")
     result = run(cr_namespace, {"name": "team-apps", "state": "absent"}, diff=True).result
     assert result["changed"] and result["diff"] == {"before": {"name": "team-apps", "resource_group": "rg1"},
                                                     "after": {}}
     again = run(cr_namespace, {"name": "team-apps", "state": "absent"}).result
-    assert not again["changed"] and api.writes == [("delete", "team-apps")]
+    assert not again["changed"] and api.writes == [("delete_namespace", "team-apps")]
 
 
 def test_assigns_unassigned_namespace_once(api):
-    api.namespaces["legacy-ns"] = {"name": "legacy-ns", "resource_group": ""}
+    api.add_namespace("legacy-ns", resource_group="")
     first = run(cr_namespace, {"name": "legacy-ns", "resource_group_id": "rg2"}).result
-    assert first["changed"] and api.writes == [("assign", "legacy-ns", "rg2")]
+    assert first["changed"] and api.writes == [("assign_namespace", "legacy-ns", "rg2")]
     assert not run(cr_namespace, {"name": "legacy-ns", "resource_group_id": "rg2"}).result["changed"]
 
 
 def test_other_group_is_an_error_not_a_move(api):
-    api.namespaces["team-apps"] = {"name": "team-apps", "resource_group": "rg1"}
+    api.add_namespace("team-apps", resource_group="rg1")
     outcome = run(cr_namespace, {"name": "team-apps", "resource_group_id": "rg2"})
     assert outcome.failed and "is in resource group rg1, not rg2" in outcome.result["msg"]
     assert api.writes == []
 
 
 def test_existing_namespace_without_group_option_is_left_alone(api):
-    api.namespaces["team-apps"] = {"name": "team-apps", "resource_group": "rg1"}
+    api.add_namespace("team-apps", resource_group="rg1")
     assert not run(cr_namespace, {"name": "team-apps"}).result["changed"]
 
 
@@ -94,12 +59,3 @@ def test_invalid_name_fails_before_any_call(monkeypatch, name, rule):
     patch_exits(monkeypatch)
     outcome = run(cr_namespace, {"name": name})
     assert outcome.failed and rule in outcome.result["msg"]
-
-
-def test_info_lists_and_filters(api):
-    api.namespaces = {"bbbb": {"name": "bbbb"}, "aaaa": {"name": "aaaa", "resource_group": "rg"}}
-    everything = run(cr_namespace_info, {}, check=True).result
-    assert [n["name"] for n in everything["namespaces"]] == ["aaaa", "bbbb"] and not everything["changed"]
-    assert run(cr_namespace_info, {"name": "bbbb"}).result["namespaces"] == [{"name": "bbbb"}]
-    assert run(cr_namespace_info, {"name": "zzzz"}).result["namespaces"] == []
-    assert api.writes == []

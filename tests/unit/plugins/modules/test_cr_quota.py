@@ -3,31 +3,8 @@
 import pytest
 
 from ansible_collections.icr.registry.plugins.modules import cr_quota as mod
-from module_runner import install, run
-
-MB = 1048576
-
-
-class FakeApi:
-    """Limits kept in megabytes and reported in bytes, as ICR does."""
-
-    def __init__(self, storage_mb=-1, traffic_mb=-1, used=0):
-        self.limits = {"storage": storage_mb, "traffic": traffic_mb}
-        self.used = used
-        self.writes, self.warnings = [], []
-
-    def get_quota(self):
-        return {"limit": {k + "_bytes": (v if v == -1 else v * MB) for k, v in self.limits.items()},
-                "usage": {"storage_bytes": self.used, "traffic_bytes": 0}}
-
-    def update_quota(self, storage_megabytes=None, traffic_megabytes=None):
-        self.writes.append({k: v for k, v in (("storage_megabytes", storage_megabytes),
-                                              ("traffic_megabytes", traffic_megabytes)) if v is not None})
-        if storage_megabytes is not None:
-            self.limits["storage"] = storage_megabytes
-        if traffic_megabytes is not None:
-            self.limits["traffic"] = traffic_megabytes
-
+from fake_api import MB
+from module_runner import run
 
 @pytest.mark.parametrize("megabytes, size", [(-1, -1), (0, 0), (1, MB), (500, 524288000), (512, 536870912)])
 def test_megabytes_and_bytes_round_trip(megabytes, size):
@@ -58,8 +35,8 @@ def test_missing_limits_read_as_unlimited():
     assert mod.describe({})["traffic"]["usage_bytes"] == 0
 
 
-def test_read_only_without_limits(monkeypatch):
-    api = install(monkeypatch, FakeApi(storage_mb=512, used=3 * MB))
+def test_read_only_without_limits(api):
+    api.quota["limit"]["storage_bytes"], api.quota["usage"]["storage_bytes"] = 512 * MB, 3 * MB
     out = run(mod, {})
     assert not out.failed and not out.result["changed"] and api.writes == []
     assert out.result["quota"]["storage"] == {"limit_bytes": 536870912, "limit_megabytes": 512,
@@ -68,8 +45,7 @@ def test_read_only_without_limits(monkeypatch):
     assert out.result["quota"]["traffic"]["limit_human"] == "unlimited"
 
 
-def test_check_mode_predicts_without_writing(monkeypatch):
-    api = install(monkeypatch, FakeApi())
+def test_check_mode_predicts_without_writing(api):
     out = run(mod, {"storage_megabytes": 2048}, check=True, diff=True)
     assert out.result["changed"] and api.writes == []
     assert out.result["quota"]["storage"]["limit_bytes"] == 2048 * MB
@@ -77,16 +53,15 @@ def test_check_mode_predicts_without_writing(monkeypatch):
                                   "after": {"storage_megabytes": 2048, "traffic_megabytes": -1}}
 
 
-def test_sets_only_the_differing_limit_then_idempotent(monkeypatch):
-    api = install(monkeypatch, FakeApi(storage_mb=500))
+def test_sets_only_the_differing_limit_then_idempotent(api):
+    api.quota["limit"]["storage_bytes"] = 500 * MB
     first = run(mod, {"storage_megabytes": 500, "traffic_megabytes": 1024})
-    assert first.result["changed"] and api.writes == [{"traffic_megabytes": 1024}]
+    assert first.result["changed"] and api.writes == [("update_quota", None, 1024)]
     assert first.result["quota"]["traffic"]["limit_megabytes"] == 1024
     second = run(mod, {"storage_megabytes": 500, "traffic_megabytes": 1024})
     assert not second.result["changed"] and len(api.writes) == 1
 
 
-def test_refuses_below_unlimited(monkeypatch):
-    api = install(monkeypatch, FakeApi())
+def test_refuses_below_unlimited(api):
     out = run(mod, {"traffic_megabytes": -5})
     assert out.failed and "traffic_megabytes" in out.result["msg"] and api.writes == []

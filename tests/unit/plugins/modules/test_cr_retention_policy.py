@@ -4,31 +4,17 @@ import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.modules import cr_retention_policy as mod
-from module_runner import install, run
+from fake_api import dg
+from module_runner import run
 
 
-class FakeApi:
-    """One namespace's policy; the analysis names one image per kept-count below 3."""
-
-    def __init__(self, policy=None, missing=False):
-        self.policy = policy
-        self.missing = missing
-        self.writes, self.analyzed, self.warnings = [], [], []
-
-    def get_retention_policy(self, namespace):
-        if self.missing:
-            raise IcrError("not found", status=404)
-        return dict(self.policy, namespace=namespace) if self.policy else {
-            "namespace": namespace, "images_per_repo": -1, "retain_untagged": False}
-
-    def analyze_retention_policy(self, namespace, images_per_repo, retain_untagged):
-        self.analyzed.append((namespace, images_per_repo, retain_untagged))
-        doomed = ["us.icr.io/%s/app@sha256:%064d" % (namespace, i) for i in range(max(0, 3 - images_per_repo))]
-        return {"us.icr.io/%s/app" % namespace: doomed, "us.icr.io/%s/empty" % namespace: []}
-
-    def set_retention_policy(self, namespace, images_per_repo, retain_untagged):
-        self.writes.append((namespace, images_per_repo, retain_untagged))
-        self.policy = {"images_per_repo": images_per_repo, "retain_untagged": retain_untagged}
+@pytest.fixture
+def api(api):
+    """conftest's fake with the namespace team-a: three images in app (created 1 to 3), one in empty."""
+    for created in (1, 2, 3):
+        api.add_image("us.icr.io/team-a/app", dg(str(created)), ["v%d" % created], created=created)
+    api.add_image("us.icr.io/team-a/empty", dg("e"), ["only"], created=1)
+    return api
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -67,37 +53,36 @@ def test_shape_analysis_sorts_and_drops_empty_repositories():
     assert mod.shape_analysis(None) == {}
 
 
-def test_check_mode_returns_analysis_and_sets_nothing(monkeypatch):
-    api = install(monkeypatch, FakeApi())
+def test_check_mode_returns_analysis_and_sets_nothing(api):
     out = run(mod, {"namespace": "team-a", "images_per_repo": 1}, check=True, diff=True)
     assert not out.failed and out.result["changed"]
-    assert api.writes == [] and api.analyzed == [("team-a", 1, False)]
+    assert api.writes == [] and api.calls_to("analyze_retention_policy") == [("team-a", 1, False)]
     assert out.result["deleted_count"] == 2 and list(out.result["analysis"]) == ["us.icr.io/team-a/app"]
     assert out.result["diff"]["before"]["images_per_repo"] == -1
     assert out.result["diff"]["after"]["images_per_repo"] == 1
 
 
-def test_set_then_idempotent(monkeypatch):
-    api = install(monkeypatch, FakeApi())
+def test_set_then_idempotent(api):
     first = run(mod, {"namespace": "team-a", "images_per_repo": "2", "retain_untagged": True})
-    assert first.result["changed"] and api.writes == [("team-a", 2, True)]
+    assert first.result["changed"] and api.writes == [("set_retention_policy", "team-a", 2, True)]
     assert first.result["policy"] == {"namespace": "team-a", "images_per_repo": 2, "retain_untagged": True,
                                       "enabled": True}
     second = run(mod, {"namespace": "team-a", "images_per_repo": 2, "retain_untagged": True})
-    assert not second.result["changed"] and len(api.writes) == 1 and len(api.analyzed) == 1
+    assert not second.result["changed"] and len(api.writes) == 1 and len(api.calls_to("analyze_retention_policy")) == 1
     assert second.result["analysis"] == {} and second.result["deleted_count"] == 0
 
 
-def test_absent_sets_keep_all_without_analysis(monkeypatch):
-    api = install(monkeypatch, FakeApi({"images_per_repo": 4, "retain_untagged": True}))
+def test_absent_sets_keep_all_without_analysis(api):
+    api.policies["team-a"] = {"images_per_repo": 4, "retain_untagged": True}
     out = run(mod, {"namespace": "team-a", "state": "absent"})
-    assert out.result["changed"] and api.writes == [("team-a", -1, False)] and api.analyzed == []
+    assert out.result["changed"] and api.writes == [("set_retention_policy", "team-a", -1, False)]
+    assert api.calls_to("analyze_retention_policy") == []
     assert out.result["policy"]["enabled"] is False
     assert not run(mod, {"namespace": "team-a", "state": "absent"}).result["changed"]
 
 
-def test_a_404_reads_as_no_policy(monkeypatch):
-    install(monkeypatch, FakeApi(missing=True))
+def test_a_404_reads_as_no_policy(api):
+    api.fail("get_retention_policy", IcrError("not found", status=404))
     out = run(mod, {"namespace": "team-a", "state": "absent"})
     assert not out.failed and not out.result["changed"]
 
@@ -108,8 +93,7 @@ def test_a_404_reads_as_no_policy(monkeypatch):
     ({"namespace": "Team_A!", "images_per_repo": 3}, "namespace"),
     ({"namespace": "team-a", "images_per_repo": "many"}, "images_per_repo"),
 ])
-def test_bad_arguments_fail_in_one_line(monkeypatch, args, message):
-    api = install(monkeypatch, FakeApi())
+def test_bad_arguments_fail_in_one_line(api, args, message):
     out = run(mod, args)
     assert out.failed and message in out.result["msg"] and "\n" not in out.result["msg"]
     assert api.writes == []

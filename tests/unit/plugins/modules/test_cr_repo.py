@@ -3,8 +3,8 @@
 import json
 
 from ansible_collections.icr.registry.plugins.module_utils.icr_images import RepositoryDigests
-from ansible_collections.icr.registry.plugins.modules import cr_image_info, cr_repo
-from image_harness import LIST_TYPE, dg
+from ansible_collections.icr.registry.plugins.modules import cr_repo
+from fake_api import LIST_TYPE, dg
 from module_runner import run
 
 REPO = "us.icr.io/team/app"
@@ -16,28 +16,28 @@ def listing(fake):
 
 def test_absent_deletes_everything_in_one_bulk_call(api):
     for i, char in enumerate("abcdef"):
-        api.add(REPO, dg(char), ["t%d" % i] if i % 2 else [], created=i + 1)
-    api.add("us.icr.io/team/other", dg("9"), ["keep"])
+        api.add_image(REPO, dg(char), ["t%d" % i] if i % 2 else [], created=i + 1)
+    api.add_image("us.icr.io/team/other", dg("9"), ["keep"])
     result = run(cr_repo, {"name": REPO, "state": "absent"}).result
     assert result["changed"] and len(result["deleted"]) == 6 and result["kept"] == 0
-    assert [w[0] for w in api.writes] == ["bulk_delete"] and len(api.writes[0][1]) == 6
+    assert [w[0] for w in api.writes] == ["bulk_delete_images"] and len(api.writes[0][1]) == 6
     assert api.repos["us.icr.io/team/other"]
     assert not run(cr_repo, {"name": REPO, "state": "absent"}).result["changed"]
     assert len(api.writes) == 1
 
 
 def test_present_without_rules_leaves_the_repository_alone(api):
-    api.add(REPO, dg("a"), [])
+    api.add_image(REPO, dg("a"), [])
     result = run(cr_repo, {"name": REPO}).result
     assert not result["changed"] and api.writes == []
 
 
 def test_prune_and_keep_latest(api):
-    api.add(REPO, dg("1"), ["old"], created=100)
-    api.add(REPO, dg("2"), [], created=200)
-    api.add(REPO, dg("3"), ["mid"], created=300)
-    api.add(REPO, dg("4"), ["new"], created=400)
-    api.add(REPO, dg("5"), ["undated"], created=0)
+    api.add_image(REPO, dg("1"), ["old"], created=100)
+    api.add_image(REPO, dg("2"), [], created=200)
+    api.add_image(REPO, dg("3"), ["mid"], created=300)
+    api.add_image(REPO, dg("4"), ["new"], created=400)
+    api.add_image(REPO, dg("5"), ["undated"], created=0)
     check = run(cr_repo, {"name": REPO, "keep_latest": 2}, check=True).result
     assert [e["digest"] for e in check["deleted"]] == [dg("2"), dg("1")] and api.writes == []
     pruned = run(cr_repo, {"name": REPO, "prune_untagged": True}).result
@@ -48,10 +48,10 @@ def test_prune_and_keep_latest(api):
 
 
 def test_children_of_a_kept_list_are_never_pruned(api):
-    api.add(REPO, dg("l"), ["multi"], created=0, manifest_type=LIST_TYPE)
-    api.add(REPO, dg("c"), [], created=10)
-    api.add(REPO, dg("u"), [], created=20)
-    api.manifests[REPO + "@" + dg("l")] = json.dumps({"manifests": [{"digest": dg("c")}]})
+    api.add_image(REPO, dg("l"), ["multi"], created=0, manifest_type=LIST_TYPE,
+                  manifest=json.dumps({"manifests": [{"digest": dg("c")}]}))
+    api.add_image(REPO, dg("c"), [], created=10)
+    api.add_image(REPO, dg("u"), [], created=20)
     assert cr_repo.doomed_digests(listing(api), {dg("c")}, prune_untagged=True) == {dg("u")}
     result = run(cr_repo, {"name": REPO, "prune_untagged": True, "keep_latest": 0}).result
     assert [e["digest"] for e in result["deleted"]] == [dg("u")]
@@ -60,22 +60,3 @@ def test_children_of_a_kept_list_are_never_pruned(api):
 def test_repo_name_must_not_carry_a_tag(api):
     outcome = run(cr_repo, {"name": REPO + ":1.0", "state": "absent"})
     assert outcome.failed and "without tag or digest" in outcome.result["msg"] and api.reads == []
-
-
-def test_info_shapes_digest_listings():
-    items = [{"id": dg("a"), "created": 5, "size": 7, "manifestType": "x",
-              "repoTags": {REPO: {"1.0": {}}, "us.icr.io/other/app": {}}},
-             {"id": dg("l"), "created": 9, "size": 1, "manifestType": LIST_TYPE, "repoTags": {REPO: {"multi": {}}}}]
-    entries = cr_image_info.from_digests(items, namespace="team")
-    assert [(e["repository"], e["digest"], e["tags"]) for e in entries] == [(REPO, dg("a"), ["1.0"])]
-    assert len(cr_image_info.from_digests(items, include_manifest_lists=True)) == 3
-    assert [e["repository"] for e in cr_image_info.from_digests(items, repository="us.icr.io/other/app")] == \
-        ["us.icr.io/other/app"]
-
-
-def test_info_shapes_image_listings():
-    items = [{"Id": dg("c"), "Created": 5, "Size": 7, "ManifestType": "x",
-              "RepoTags": [REPO + ":1.0", REPO + ":latest"], "RepoDigests": [REPO + "@" + dg("a")]}]
-    assert cr_image_info.from_images(items) == [{
-        "repository": REPO, "digest": dg("a"), "repo_digest": REPO + "@" + dg("a"), "tags": ["1.0", "latest"],
-        "created": 5, "size": 7, "manifest_type": "x"}]

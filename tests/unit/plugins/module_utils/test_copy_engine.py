@@ -126,7 +126,7 @@ def test_source_walk_puts_children_before_the_index():
     entries = [{"mediaType": om.OCI_MANIFEST, "digest": c.digest, "size": len(c.raw),
                 "platform": {"os": "linux", "architecture": a}} for c, a in zip(children, ["amd64", "arm64"])]
     index = om.Manifest.from_bytes(json.dumps({"schemaVersion": 2, "mediaType": om.OCI_INDEX,
-                                                "manifests": entries}).encode())
+                                               "manifests": entries}).encode())
     source = ce.SourceImage(_Source({c.digest: c for c in children}), "ns/app", index)
     assert [m.digest for m in source.images()] == [children[0].digest, children[1].digest, index.digest]
 

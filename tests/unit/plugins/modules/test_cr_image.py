@@ -405,5 +405,3 @@ def test_absent_by_tag_digest_and_several(fakes):
     again = run(cr_image, {"names": [REPO + ":1.0", REPO + "@" + dg("c")], "state": "absent"}).result
     assert not again["changed"] and len(api.writes) == 2
     assert run(cr_image, {"name": REPO, "state": "absent"}).result["deleted"] == []  # latest: none
-
-

@@ -6,6 +6,7 @@ from ansible_collections.icr.registry.plugins.modules import cr_quota as mod
 from fake_api import MB
 from module_runner import run
 
+
 @pytest.mark.parametrize("megabytes, size", [(-1, -1), (0, 0), (1, MB), (500, 524288000), (512, 536870912)])
 def test_megabytes_and_bytes_round_trip(megabytes, size):
     assert mod.megabytes_to_bytes(megabytes) == size

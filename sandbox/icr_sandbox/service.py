@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from . import config as config_module
-from . import supervisor, tls
+from . import rules, supervisor, tls
 from .api import ManagementApi
 from .auth import TokenIssuer
 from .hooks import FaultRules, RequestLog, fault_body, fault_headers
@@ -266,7 +266,7 @@ class ServiceHandler(_Handler):
         except ValueError:
             self._send(400, {"error": "not JSON"})
             return
-        self.sandbox.api.record_events(region, events)
+        rules.count_pulled_bytes(self.sandbox.state, region.name, events)
         self._send(200)
 
     def _control(self, path, params, body):

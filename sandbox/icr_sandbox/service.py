@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from . import config as config_module
-from . import rules, supervisor, tls
+from . import registries, rules, tls
 from .api import ManagementApi
 from .auth import TokenIssuer
 from .hooks import FaultRules, RequestLog, fault_body, fault_headers
@@ -122,7 +122,7 @@ class Sandbox:
             self.log.clear()
 
     def _wipe_region(self, region):
-        supervisor.wipe_registry(self.config, region)
+        registries.wipe_registry(self.config, region)
         self._wait_registry(region, "after the reset")
 
     def _wait_registry(self, region, when):
@@ -145,13 +145,13 @@ class Sandbox:
         when the registry is already in the wanted state.
         """
         with self.reset_lock:
-            running = supervisor.registry_pid(self.config.state_dir, region.name) is not None
+            running = registries.registry_pid(self.config.state_dir, region.name) is not None
             if action == "stop" and running:
-                supervisor.stop_registry(self.config, region)
+                registries.stop_registry(self.config, region)
             elif action == "start" and not running:
-                supervisor.start_registry(self.config, region)
+                registries.start_registry(self.config, region)
                 self._wait_registry(region, "after a start")
-            pid = supervisor.registry_pid(self.config.state_dir, region.name)
+            pid = registries.registry_pid(self.config.state_dir, region.name)
         return {"region": region.name, "running": pid is not None, "pid": pid}
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import time
 from calendar import timegm
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ MANIFEST_TYPE_NAMES = {
 }
 
 TIMEOUT = 30
+LINK_RETRIES = 10
+LINK_RETRY_SECONDS = 0.003
 _RFC3339 = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
@@ -46,11 +49,23 @@ def _blob_path(storage_root, digest):
 
 
 def _read_link(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read().strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+    """The digest a link file holds, or None when there is no link.
+
+    docker-registry rewrites a link in place, truncate then write, so a reader can find it
+    empty while the same manifest is PUT again: an empty link is read again a few times
+    (at most about LINK_RETRIES * LINK_RETRY_SECONDS) before it counts as absent.
+    """
+    for attempt in range(LINK_RETRIES):
+        if attempt:
+            time.sleep(LINK_RETRY_SECONDS)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                digest = handle.read().strip()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if digest:
+            return digest
+    return None
 
 
 def media_type_of(manifest_bytes):

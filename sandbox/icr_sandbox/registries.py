@@ -2,7 +2,7 @@
 
 (``registry.py`` is a registry's storage and /v2 as the management API sees them.)
 Registries always start with a scrubbed environment: ``REGISTRY_*`` variables would
-override their configuration (sandbox/README.md, "Regions and auth").
+override their configuration (docs/sandbox-auth.md, "Registry configuration").
 """
 
 import json
@@ -28,7 +28,7 @@ def write_registry_config(config, region):
     document = {
         "version": 0.1,
         "log": {"level": "info", "formatter": "text", "accesslog": {"disabled": True}},
-        # No blobdescriptor cache: stale entries after deletes (sandbox-auth.md §7).
+        # No blobdescriptor cache: stale entries after deletes (docs/sandbox-auth.md).
         "storage": {"filesystem": {"rootdirectory": region.storage_root}, "delete": {"enabled": True},
                     "maintenance": {"uploadpurging": {"enabled": False}}},
         # Behind a TLS front the registry only sees plain HTTP: absolute upload Locations

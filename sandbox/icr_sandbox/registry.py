@@ -4,7 +4,7 @@ Writes go through the registry's own /v2 with admin tokens (PUT/DELETE manifests
 mounts), so the registry keeps its storage consistent. Reads come straight from the
 registry's filesystem layout: /v2 cannot list untagged manifests, and reading storage
 costs no token and no HTTP per tag. The two writes 2.8.2 cannot do over /v2 (untag,
-delete repositories) are storage operations too; see shared/reference/sandbox-auth.md §4-§7.
+delete repositories) are storage operations too (docs/sandbox-auth.md, "Registry configuration").
 """
 
 import json

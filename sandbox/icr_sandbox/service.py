@@ -1,8 +1,8 @@
 """The sandbox service: one process serving IAM, the registry token realm, the control hooks
 (service port), /api/v1 for each region (its own port) and each region's registry proxy.
 
-IAM and realm answers follow shared/reference/icr-api.md §2 and sandbox-auth.md §1; hooks
-follow docs/design.md "Sandbox test hooks". Every request through here is logged and may be
+IAM and realm answers follow docs/sandbox-auth.md; hooks follow docs/design.md "Sandbox test
+hooks". Every request through here is logged and may be
 faulted; /v2 is faulted by the proxies and logged from the registries' own logs.
 """
 
@@ -75,7 +75,7 @@ class Sandbox:
                   for value in params.get("scope", []) for scope in value.split()]
         token = self.tokens.registry_token(region, account.account_id, [a for a in access if a])
         issued = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        # No refresh_token: docker would store it and switch to OAuth POSTs (sandbox-auth.md §7).
+        # No refresh_token: docker would store it and switch to OAuth POSTs (docs/sandbox-auth.md, "The realm's answer").
         return 200, {"token": token, "access_token": token, "expires_in": 300, "issued_at": issued}
 
     def _account_from_basic(self, authorization):

@@ -3,7 +3,7 @@
 One RSA key signs both. The registry trusts it through ``keys/bundle.crt`` (a self-signed
 certificate wrapping the key) and finds it by ``kid``, the libtrust fingerprint of the key.
 IAM tokens carry another issuer and audience, so the registry never accepts one as its own.
-Rules the registry enforces are in shared/reference/sandbox-auth.md §1 and §7.
+The rules the registry enforces on its tokens: docs/sandbox-auth.md, "Registry tokens".
 """
 
 import base64

@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 
-from . import auth, supervisor, tls
+from . import auth, engine, processes, registries, tls
 from . import config as config_module
 from .config import DEFAULT_REGIONS, ISSUER, KNOWN_REGIONS, Region, SandboxConfig
 
@@ -54,7 +54,7 @@ def cmd_up(state_dir, args):
     if _running(state_dir):
         print(f"sandbox already running: {os.path.join(state_dir, 'endpoints.json')}")
         return 0
-    supervisor.stop_all(state_dir)      # leftovers of a half-dead earlier run
+    processes.stop_all(state_dir)      # leftovers of a half-dead earlier run
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     regions = [r.strip() for r in args.regions.split(",") if r.strip()]
     unknown = [r for r in regions if r not in KNOWN_REGIONS]
@@ -67,22 +67,22 @@ def cmd_up(state_dir, args):
         tls.ensure_certificates(state_dir, args.host)
 
     docker_host = os.environ.get("DOCKER_HOST", "")
-    engine_is_ours = not (docker_host and supervisor.engine_ping(docker_host))
+    engine_is_ours = not (docker_host and engine.engine_ping(docker_host))
     if engine_is_ours:
-        docker_host = supervisor.start_dockerd(state_dir)
+        docker_host = engine.start_dockerd(state_dir)
     config.docker_host = docker_host
     config_module.save(config)
 
     for region in config.regions.values():
-        supervisor.write_registry_config(config, region)
-        supervisor.start_registry(config, region)
-    supervisor.start_service(state_dir)
+        registries.write_registry_config(config, region)
+        registries.start_registry(config, region)
+    processes.start_service(state_dir)
     try:
         _wait_ready(config)
-        supervisor.ensure_base_image(docker_host)
+        engine.ensure_base_image(docker_host)
     except (TimeoutError, RuntimeError) as failure:
         print(f"sandbox failed to start: {failure}; logs in {os.path.join(state_dir, 'logs')}", file=sys.stderr)
-        supervisor.stop_all(state_dir)
+        processes.stop_all(state_dir)
         return 1
     _write_endpoints(config)
     print(f"sandbox up in {time.monotonic() - started:.1f} s: {os.path.join(state_dir, 'endpoints.json')}"
@@ -91,15 +91,15 @@ def cmd_up(state_dir, args):
 
 
 def _running(state_dir):
-    records = supervisor.read_records(state_dir)
-    return ("service" in records and all(supervisor.is_alive(e) for e in records.values())
+    records = processes.read_records(state_dir)
+    return ("service" in records and all(processes.is_alive(e) for e in records.values())
             and os.path.exists(os.path.join(state_dir, "endpoints.json")))
 
 
 def _new_config(state_dir, host, region_names, port_base, use_tls):
     accounts = config_module.load_accounts(state_dir) or [config_module.new_account(), config_module.new_account()]
     per_region = 4 if use_tls else 3
-    ports = iter(supervisor.free_ports(host, 1 + per_region * len(region_names), port_base))
+    ports = iter(processes.free_ports(host, 1 + per_region * len(region_names), port_base))
     service_port = next(ports)
     regions = {}
     for name in region_names:
@@ -117,7 +117,7 @@ def _wait_ready(config):
     deadline = time.monotonic() + READY_TIMEOUT
     context = tls.client_context(config.state_dir) if config.tls else None
     checks = {"iam": lambda: _status(f"{config.service_url}/identity/token", b"grant_type=x", context) == 400,
-              "engine": lambda: supervisor.engine_ping(config.docker_host)}
+              "engine": lambda: engine.engine_ping(config.docker_host)}
     for region in config.regions.values():
         checks[f"registry {region.name}"] = (lambda r=region: _bearer_challenge(config.scheme, r, context))
     while checks:
@@ -128,8 +128,8 @@ def _wait_ready(config):
             raise TimeoutError(f"not ready after {READY_TIMEOUT:.0f} s: {', '.join(checks)}")
         if checks:
             time.sleep(0.05)
-            for name, entry in supervisor.read_records(config.state_dir).items():
-                if not supervisor.is_alive(entry):
+            for name, entry in processes.read_records(config.state_dir).items():
+                if not processes.is_alive(entry):
                     raise RuntimeError(f"{name} exited")
 
 
@@ -167,7 +167,7 @@ def _write_endpoints(config):
                     for r in config.regions.values()},
         "other_accounts": [{"api_key": a.api_key, "account_id": a.account_id, "resource_groups": a.resource_groups}
                            for a in others],
-        "base_image": supervisor.BASE_IMAGE,
+        "base_image": engine.BASE_IMAGE,
         "state_dir": config.state_dir,
     }
     if config.tls:
@@ -188,7 +188,7 @@ def cmd_down(state_dir, args):
         config = config_module.load(state_dir)
     except (OSError, ValueError, KeyError, TypeError):
         config = None    # stop what is recorded all the same
-    stopped = supervisor.stop_all(state_dir)
+    stopped = processes.stop_all(state_dir)
     for name in ("endpoints.json", "env.sh"):
         if os.path.exists(os.path.join(state_dir, name)):
             os.remove(os.path.join(state_dir, name))
@@ -201,9 +201,9 @@ def cmd_down(state_dir, args):
     if bound:
         print(f"ports still bound after down: {bound}", file=sys.stderr)
     if args.purge and os.path.isdir(state_dir):
-        supervisor.unmount_under(state_dir)
+        engine.unmount_under(state_dir)
         shutil.rmtree(state_dir, ignore_errors=True)
-        shutil.rmtree(supervisor.short_runtime_dir(state_dir), ignore_errors=True)
+        shutil.rmtree(engine.short_runtime_dir(state_dir), ignore_errors=True)
         if os.path.exists(state_dir):
             print(f"could not remove all of {state_dir}", file=sys.stderr)
             return 1
@@ -216,16 +216,16 @@ def _bound_ports(config):
     for region in config.regions.values():
         ports += [int(region.registry.rsplit(":", 1)[1]), int(region.upstream.rsplit(":", 1)[1]), region.api_port]
     ports += list(config.tls_inner_ports.values())
-    return [p for p in ports if supervisor.port_in_use(config.host, p)]
+    return [p for p in ports if processes.port_in_use(config.host, p)]
 
 
 def cmd_status(state_dir, args):
-    records = supervisor.read_records(state_dir)
+    records = processes.read_records(state_dir)
     if not records:
         print(f"not running ({state_dir})")
         return 1
     for name, entry in records.items():
-        print(f"{name:24} pid {entry['pid']:>7}  {'running' if supervisor.is_alive(entry) else 'DEAD'}")
+        print(f"{name:24} pid {entry['pid']:>7}  {'running' if processes.is_alive(entry) else 'DEAD'}")
     endpoints = os.path.join(state_dir, "endpoints.json")
     if os.path.exists(endpoints):
         with open(endpoints, encoding="utf-8") as handle:

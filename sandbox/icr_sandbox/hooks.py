@@ -14,7 +14,7 @@ import threading
 import time
 from datetime import datetime
 
-from .supervisor import registry_log_name
+from .registries import registry_log_name
 
 KINDS = ("iam", "token", "api", "v2")
 READ_ONLY_POSTS = re.compile(r"/images/digests/?$|/retentions/analyze/?$")

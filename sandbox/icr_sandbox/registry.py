@@ -4,13 +4,14 @@ Writes go through the registry's own /v2 with admin tokens (PUT/DELETE manifests
 mounts), so the registry keeps its storage consistent. Reads come straight from the
 registry's filesystem layout: /v2 cannot list untagged manifests, and reading storage
 costs no token and no HTTP per tag. The two writes 2.8.2 cannot do over /v2 (untag,
-delete repositories) are storage operations too; see shared/reference/sandbox-auth.md §4-§7.
+delete repositories) are storage operations too (docs/sandbox-auth.md, "Registry configuration").
 """
 
 import json
 import os
 import re
 import shutil
+import time
 from calendar import timegm
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ MANIFEST_TYPE_NAMES = {
 }
 
 TIMEOUT = 30
+LINK_RETRIES = 10
+LINK_RETRY_SECONDS = 0.003
 _RFC3339 = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
@@ -46,11 +49,23 @@ def _blob_path(storage_root, digest):
 
 
 def _read_link(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read().strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+    """The digest a link file holds, or None when there is no link.
+
+    docker-registry rewrites a link in place, truncate then write, so a reader can find it
+    empty while the same manifest is PUT again: an empty link is read again a few times
+    (at most about LINK_RETRIES * LINK_RETRY_SECONDS) before it counts as absent.
+    """
+    for attempt in range(LINK_RETRIES):
+        if attempt:
+            time.sleep(LINK_RETRY_SECONDS)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                digest = handle.read().strip()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if digest:
+            return digest
+    return None
 
 
 def media_type_of(manifest_bytes):

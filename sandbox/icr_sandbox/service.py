@@ -1,8 +1,8 @@
 """The sandbox service: one process serving IAM, the registry token realm, the control hooks
 (service port), /api/v1 for each region (its own port) and each region's registry proxy.
 
-IAM and realm answers follow shared/reference/icr-api.md §2 and sandbox-auth.md §1; hooks
-follow docs/design.md "Sandbox test hooks". Every request through here is logged and may be
+IAM and realm answers follow docs/sandbox-auth.md; hooks follow docs/design.md "Sandbox test
+hooks". Every request through here is logged and may be
 faulted; /v2 is faulted by the proxies and logged from the registries' own logs.
 """
 
@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -22,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from . import config as config_module
-from . import supervisor, tls
+from . import registries, rules, tls
 from .api import ManagementApi
 from .auth import TokenIssuer
 from .hooks import FaultRules, RequestLog, fault_body, fault_headers
@@ -74,7 +75,7 @@ class Sandbox:
                   for value in params.get("scope", []) for scope in value.split()]
         token = self.tokens.registry_token(region, account.account_id, [a for a in access if a])
         issued = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        # No refresh_token: docker would store it and switch to OAuth POSTs (sandbox-auth.md §7).
+        # No refresh_token: docker would store it and switch to OAuth POSTs (docs/sandbox-auth.md, "The realm's answer").
         return 200, {"token": token, "access_token": token, "expires_in": 300, "issued_at": issued}
 
     def _account_from_basic(self, authorization):
@@ -122,7 +123,7 @@ class Sandbox:
             self.log.clear()
 
     def _wipe_region(self, region):
-        supervisor.wipe_registry(self.config, region)
+        registries.wipe_registry(self.config, region)
         self._wait_registry(region, "after the reset")
 
     def _wait_registry(self, region, when):
@@ -145,13 +146,13 @@ class Sandbox:
         when the registry is already in the wanted state.
         """
         with self.reset_lock:
-            running = supervisor.registry_pid(self.config.state_dir, region.name) is not None
+            running = registries.registry_pid(self.config.state_dir, region.name) is not None
             if action == "stop" and running:
-                supervisor.stop_registry(self.config, region)
+                registries.stop_registry(self.config, region)
             elif action == "start" and not running:
-                supervisor.start_registry(self.config, region)
+                registries.start_registry(self.config, region)
                 self._wait_registry(region, "after a start")
-            pid = supervisor.registry_pid(self.config.state_dir, region.name)
+            pid = registries.registry_pid(self.config.state_dir, region.name)
         return {"region": region.name, "running": pid is not None, "pid": pid}
 
 
@@ -222,30 +223,19 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ServiceHandler(_Handler):
-    """IAM, the token realm, the control hooks and the registries' event sink."""
+    """IAM, the token realm, the control hooks and the registries' event sink (see ROUTES)."""
 
     def _serve(self):
         url = urlsplit(self.path)
         path, params = url.path, parse_qs(url.query, keep_blank_values=True)
         body = self._body()
-        route = (self.command, path)
-        if route == ("POST", "/identity/token"):
-            self._logged("iam", None, path, lambda: self.sandbox.iam_token(parse_qs(body.decode("utf-8", "replace"))))
-        elif path == "/oauth/token" and self.command in ("GET", "POST"):
-            authorization = self.headers.get("Authorization")
-            if self.command == "POST":   # the OAuth form (grant_type=password): same answer as the GET
-                form = parse_qs(body.decode("utf-8", "replace"))
-                params = {**params, **form}
-                if _first(form, "username") is not None:
-                    pair = f"{_first(form, 'username')}:{_first(form, 'password') or ''}".encode()
-                    authorization = "Basic " + base64.b64encode(pair).decode()
-            region = self.sandbox.config.region_for_service(_first(params, "service"))
-            self._logged("token", region.name if region else None, path,
-                         lambda: self.sandbox.realm_token(authorization, params))
-        elif path.startswith("/_sandbox/events/") and self.command == "POST":
-            self._events(path.rsplit("/", 1)[1], body)
-        elif path.startswith("/_sandbox/"):
-            self._control(path, params, body)
+        for method, pattern, handler in ROUTES:
+            match = pattern.fullmatch(path)
+            if match and method == self.command:
+                handler(self, match, params, body)
+                return
+        if path.startswith("/_sandbox/"):
+            self._send(404, {"error": f"no such hook: {self.command} {path}"})
         else:
             self._send(404, _oci_error("NOT_FOUND", f"no such endpoint: {self.command} {path}"))
 
@@ -256,68 +246,75 @@ class ServiceHandler(_Handler):
         self.sandbox.log.record(kind, region_name, self.command, path, status)
         self._send(status, document)
 
-    def _events(self, region_name, body):
-        region = self.sandbox.config.regions.get(region_name)
+    # ---- IAM and the token realm ---------------------------------------------------------
+
+    def iam_token(self, match, params, body):
+        form = parse_qs(body.decode("utf-8", "replace"))
+        self._logged("iam", None, match.string, lambda: self.sandbox.iam_token(form))
+
+    def realm_token(self, match, params, body):
+        authorization = self.headers.get("Authorization")
+        if self.command == "POST":   # the OAuth form (grant_type=password): same answer as the GET
+            form = parse_qs(body.decode("utf-8", "replace"))
+            params = {**params, **form}
+            if _first(form, "username") is not None:
+                pair = f"{_first(form, 'username')}:{_first(form, 'password') or ''}".encode()
+                authorization = "Basic " + base64.b64encode(pair).decode()
+        region = self.sandbox.config.region_for_service(_first(params, "service"))
+        self._logged("token", region.name if region else None, match.string,
+                     lambda: self.sandbox.realm_token(authorization, params))
+
+    # ---- the registries' notifications -----------------------------------------------------
+
+    def events(self, match, params, body):
+        region = self.sandbox.config.regions.get(match["region"])
         if region is None:
-            self._send(404, {"error": f"unknown region {region_name}"})
+            self._send(404, {"error": f"unknown region {match['region']}"})
             return
         try:
             events = json.loads(body or b"{}").get("events", [])
         except ValueError:
             self._send(400, {"error": "not JSON"})
             return
-        self.sandbox.api.record_events(region, events)
+        rules.count_pulled_bytes(self.sandbox.state, region.name, events)
         self._send(200)
 
-    def _control(self, path, params, body):
-        sandbox, method = self.sandbox, self.command
-        if path == "/_sandbox/requests" and method == "GET":
-            since = _first(params, "since") or "0"
-            if not since.isdigit():
-                self._send(400, {"error": "since must be a sequence number"})
-                return
-            self._send(200, sandbox.log.since(int(since)))
-        elif path == "/_sandbox/requests" and method == "DELETE":
-            sandbox.log.clear()
-            self._send(204)
-        elif path == "/_sandbox/faults" and method == "GET":
-            self._send(200, sandbox.faults.listing())
-        elif path == "/_sandbox/faults" and method == "PUT":
-            try:
-                sandbox.faults.replace(json.loads(body or b"[]"))
-            except ValueError as error:
-                self._send(400, {"error": str(error)})
-                return
-            self._send(200, sandbox.faults.listing())
-        elif path == "/_sandbox/faults" and method == "DELETE":
-            sandbox.faults.clear()
-            self._send(204)
-        elif path == "/_sandbox/reset" and method == "POST":
-            sandbox.reset()
-            self._send(204)
-        elif path == "/_sandbox/legacy-namespaces" and method == "POST":
-            self._legacy_namespace(body)
-        elif path == "/_sandbox/health" and method == "GET":
-            self._send(200, {"status": "ok"})
-        elif path.startswith("/_sandbox/registries/") and method in ("GET", "POST"):
-            self._registry_process(path, method)
-        else:
-            self._send(404, {"error": f"no such hook: {method} {path}"})
+    # ---- control hooks (docs/design.md "Sandbox test hooks") --------------------------------
 
-    def _registry_process(self, path, method):
-        """``GET /_sandbox/registries/<region>``; ``POST …/<region>/stop`` or ``…/start``."""
-        parts = path[len("/_sandbox/registries/"):].split("/")
-        region = self.sandbox.config.regions.get(parts[0])
-        action = parts[1] if len(parts) == 2 and method == "POST" else None
-        if region is None or not (action in ("stop", "start") or (len(parts) == 1 and method == "GET")):
-            self._send(404, {"error": f"no such hook: {method} {path}"})
+    def list_requests(self, match, params, body):
+        since = _first(params, "since") or "0"
+        if not since.isdigit():
+            self._send(400, {"error": "since must be a sequence number"})
             return
-        try:
-            self._send(200, self.sandbox.registry_process(region, action))
-        except RuntimeError as error:
-            self._send(500, {"error": str(error)})
+        self._send(200, self.sandbox.log.since(int(since)))
 
-    def _legacy_namespace(self, body):
+    def clear_requests(self, match, params, body):
+        self.sandbox.log.clear()
+        self._send(204)
+
+    def list_faults(self, match, params, body):
+        self._send(200, self.sandbox.faults.listing())
+
+    def replace_faults(self, match, params, body):
+        try:
+            self.sandbox.faults.replace(json.loads(body or b"[]"))
+        except ValueError as error:
+            self._send(400, {"error": str(error)})
+            return
+        self._send(200, self.sandbox.faults.listing())
+
+    def clear_faults(self, match, params, body):
+        self.sandbox.faults.clear()
+        self._send(204)
+
+    def reset(self, match, params, body):
+        self.sandbox.reset()
+        self._send(204)
+
+    def health(self, match, params, body):
+        self._send(200, {"status": "ok"})
+
+    def legacy_namespace(self, match, params, body):
         try:
             request = json.loads(body or b"{}")
             self.sandbox.state.add_legacy_namespace(request["region"], request["account_id"], request["name"])
@@ -327,6 +324,36 @@ class ServiceHandler(_Handler):
             self._send(refusal.status, {"error": refusal.message, "code": refusal.code})
         else:
             self._send(201, {"namespace": request["name"]})
+
+    def registry_process(self, match, params, body):
+        """``GET /_sandbox/registries/<region>``; ``POST …/<region>/stop`` or ``…/start``."""
+        region = self.sandbox.config.regions.get(match["region"])
+        if region is None:
+            self._send(404, {"error": f"no such hook: {self.command} {match.string}"})
+            return
+        try:
+            self._send(200, self.sandbox.registry_process(region, match.groupdict().get("action")))
+        except RuntimeError as error:
+            self._send(500, {"error": str(error)})
+
+
+# (method, full-path regex, handler) of the service port; the first match answers.
+ROUTES = [(method, re.compile(pattern), handler) for method, pattern, handler in [
+    ("POST", r"/identity/token", ServiceHandler.iam_token),
+    ("GET", r"/oauth/token", ServiceHandler.realm_token),
+    ("POST", r"/oauth/token", ServiceHandler.realm_token),
+    ("POST", r"/_sandbox/events/(?P<region>[^/]+)", ServiceHandler.events),
+    ("GET", r"/_sandbox/requests", ServiceHandler.list_requests),
+    ("DELETE", r"/_sandbox/requests", ServiceHandler.clear_requests),
+    ("GET", r"/_sandbox/faults", ServiceHandler.list_faults),
+    ("PUT", r"/_sandbox/faults", ServiceHandler.replace_faults),
+    ("DELETE", r"/_sandbox/faults", ServiceHandler.clear_faults),
+    ("POST", r"/_sandbox/reset", ServiceHandler.reset),
+    ("POST", r"/_sandbox/legacy-namespaces", ServiceHandler.legacy_namespace),
+    ("GET", r"/_sandbox/health", ServiceHandler.health),
+    ("GET", r"/_sandbox/registries/(?P<region>[^/]+)", ServiceHandler.registry_process),
+    ("POST", r"/_sandbox/registries/(?P<region>[^/]+)/(?P<action>stop|start)", ServiceHandler.registry_process),
+]]
 
 
 class ApiHandler(_Handler):

@@ -142,6 +142,11 @@ class State:
                 del trash[key]
             self._save()
 
+    def check_owner(self, region_name, account_id, name):
+        """404 unless the account owns the namespace in this region."""
+        with self._lock:
+            self._own_namespace(region_name, account_id, name)
+
     def _own_namespace(self, region_name, account_id, name):
         record = self._data["namespaces"].get(region_name, {}).get(name)
         if not record or record["account"] != account_id:

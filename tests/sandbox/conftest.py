@@ -1,21 +1,27 @@
 """Session fixtures of the sandbox conformance suite: run it against a running sandbox.
 
-The endpoints file comes from ``$ICR_ENDPOINTS``, else ``/work/main/.sandbox/endpoints.json``
-(``make sandbox-up`` writes it). Without a running sandbox every test errors, on purpose.
+The endpoints file comes from ``$ICR_ENDPOINTS``, else this checkout's
+``.sandbox/endpoints.json`` (``make sandbox-up`` writes it). Without a running sandbox every test errors, on purpose.
 """
 
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 import requests
 
-DEFAULT_ENDPOINTS = "/work/main/.sandbox/endpoints.json"
+DEFAULT_ENDPOINTS = Path(__file__).resolve().parents[2] / ".sandbox" / "endpoints.json"
 TIMEOUT = 60
 
 # sdk_helpers.py sits beside the tests and is imported by name.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def endpoints_path():
+    """The endpoints file of the sandbox under test (also handed to modules the tests run)."""
+    return os.environ.get("ICR_ENDPOINTS") or str(DEFAULT_ENDPOINTS)
 
 
 class Control:
@@ -53,7 +59,7 @@ class Control:
 
 @pytest.fixture(scope="session")
 def endpoints():
-    path = os.environ.get("ICR_ENDPOINTS") or DEFAULT_ENDPOINTS
+    path = endpoints_path()
     try:
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)

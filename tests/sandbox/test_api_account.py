@@ -1,4 +1,4 @@
-"""Quotas, plans, settings and auth options (reference §3-§6)."""
+"""Quotas, plans, settings and auth options (as IBM documents them)."""
 
 import os
 

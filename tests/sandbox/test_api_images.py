@@ -1,4 +1,4 @@
-"""Image semantics of the management API (reference §3-§4): listing, digests, inspect,
+"""Image semantics of the management API (as IBM documents them): listing, digests, inspect,
 manifest, image-rm, untag, image-tag (including indexes) and bulk delete."""
 
 import hashlib

@@ -1,4 +1,4 @@
-"""Namespace rules of ICR (reference §4) and the API's auth/error conventions."""
+"""Namespace rules of ICR (as IBM documents them) and the API's auth/error conventions."""
 
 import pytest
 from ibm_cloud_sdk_core import ApiException

@@ -1,4 +1,4 @@
-"""Retention policies (reference §4): keep the N newest images per repository by build date."""
+"""Retention policies (as IBM documents them): keep the N newest images per repository by build date."""
 
 from sdk_helpers import REGION, api_error, client, image_ref, namespace, pusher  # noqa: F401
 

@@ -1,4 +1,4 @@
-"""Trash semantics (reference §4): what image-rm keeps, restore by tag, restore by digest."""
+"""Trash semantics (as IBM documents it): what image-rm keeps, restore by tag, restore by digest."""
 
 from sdk_helpers import REGION, api_error, client, image_ref, namespace, pusher  # noqa: F401
 

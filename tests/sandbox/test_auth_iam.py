@@ -1,4 +1,4 @@
-"""The sandbox IAM: POST /identity/token with the apikey grant (reference icr-api.md §2)."""
+"""The sandbox IAM: POST /identity/token with the apikey grant (docs/sandbox-auth.md, "IAM tokens")."""
 
 import time
 

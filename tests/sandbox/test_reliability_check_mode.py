@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from conftest import endpoints_path
 from module_process import run_module
 
 
@@ -18,7 +19,7 @@ def world(endpoints, tmp_path_factory):
     (work / "context" / "Dockerfile").write_text("FROM %s\nRUN echo check > /check\n" % endpoints["base_image"])
     ns = "chk" + os.urandom(4).hex()
     env = {"IC_API_KEY": endpoints["api_key"], "DOCKER_HOST": endpoints["docker_host"],
-           "ICR_ENDPOINTS": os.environ.get("ICR_ENDPOINTS") or "/work/main/.sandbox/endpoints.json"}
+           "ICR_ENDPOINTS": endpoints_path()}
     state = {"ns": ns, "env": env, "work": work, "endpoints": endpoints}
     yield state
     for region in ("us-south", "eu-de"):

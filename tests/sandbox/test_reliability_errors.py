@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import endpoints_path
 from module_process import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,8 +51,7 @@ def closed_port():
 
 @pytest.fixture(scope="module")
 def sandbox_env(endpoints):
-    return {"IC_API_KEY": endpoints["api_key"], "ICR_ENDPOINTS": os.environ.get("ICR_ENDPOINTS")
-            or "/work/main/.sandbox/endpoints.json", "IC_IAM_URL": endpoints["iam_url"]}
+    return {"IC_API_KEY": endpoints["api_key"], "ICR_ENDPOINTS": endpoints_path(), "IC_IAM_URL": endpoints["iam_url"]}
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,14 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from conftest import iam_token
+from conftest import endpoints_path, iam_token
 from module_process import run_module
 from test_reliability_errors import assert_clear_failure, push_image
 
 
 @pytest.fixture(scope="module")
 def env(endpoints):
-    return {"IC_API_KEY": endpoints["api_key"], "ICR_ENDPOINTS": os.environ.get("ICR_ENDPOINTS")
-            or "/work/main/.sandbox/endpoints.json"}
+    return {"IC_API_KEY": endpoints["api_key"], "ICR_ENDPOINTS": endpoints_path()}
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from conftest import endpoints_path
 from module_process import collection_path, run_module
 from test_reliability_errors import assert_clear_failure
 
@@ -39,7 +40,7 @@ class SandboxEnv(dict):
 @pytest.fixture(scope="module")
 def sandbox_env(endpoints):
     return SandboxEnv(IC_API_KEY=endpoints["api_key"], DOCKER_HOST=endpoints["docker_host"],
-                      ICR_ENDPOINTS=os.environ.get("ICR_ENDPOINTS") or "/work/main/.sandbox/endpoints.json")
+                      ICR_ENDPOINTS=endpoints_path())
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from conftest import TIMEOUT, iam_token
+from conftest import TIMEOUT, endpoints_path, iam_token
 from module_process import run_module
 from test_reliability_errors import ROOT, assert_clear_failure
 
@@ -41,8 +41,7 @@ def push_image(registry, repo, api_key, size_mb=IMAGE_MB):
 
 @pytest.fixture
 def module_env(endpoints):
-    return {"IC_API_KEY": endpoints["api_key"], "ICR_ENDPOINTS": os.environ.get("ICR_ENDPOINTS")
-            or "/work/main/.sandbox/endpoints.json"}
+    return {"IC_API_KEY": endpoints["api_key"], "ICR_ENDPOINTS": endpoints_path()}
 
 
 def registry_hook(control, region, action=None):

@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "reliability"))
 
+from conftest import endpoints_path  # noqa: E402
 from module_process import collection_path  # noqa: E402
 from scan_secrets import Needles, run_and_scan  # noqa: E402
 
@@ -74,7 +75,7 @@ def scan(endpoints, tmp_path):
     (tmp_path / "context" / "Dockerfile").write_text("FROM %s\nRUN echo scan > /scan\n" % endpoints["base_image"])
     (tmp_path / "play.yml").write_text(PLAYBOOK)
     env = dict(os.environ, IC_API_KEY=endpoints["api_key"], DOCKER_HOST=endpoints["docker_host"],
-               ICR_ENDPOINTS=os.environ.get("ICR_ENDPOINTS") or "/work/main/.sandbox/endpoints.json",
+               ICR_ENDPOINTS=endpoints_path(),
                SCAN_NS="scan" + os.urandom(4).hex(), SCAN_DIR=str(tmp_path),
                SCAN_REGISTRY=endpoints["regions"]["us-south"]["registry"],
                ANSIBLE_COLLECTIONS_PATH=str(collection_path()), ANSIBLE_DIFF_ALWAYS="1",

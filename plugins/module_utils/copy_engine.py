@@ -217,13 +217,15 @@ class CopyEngine:
     ``chunk_size``: None uploads each blob with one streamed ``PUT ?digest=`` (fastest on
     a good link); a size in bytes uploads blobs larger than it as PATCH chunks of that size.
     ``policy``: the RetryPolicy for whole blob transfers (its deadline counts from each try,
-    so a long transfer that breaks late is tried again).
+    so a long transfer that breaks late is tried again). ``before_tag``: called right before
+    the tag is written; it raises to stop (the module's "is the controller still there").
     """
 
-    def __init__(self, parallel=DEFAULT_PARALLEL, chunk_size=None, policy=None):
+    def __init__(self, parallel=DEFAULT_PARALLEL, chunk_size=None, policy=None, before_tag=None):
         self.parallel = max(1, int(parallel))
         self.chunk_size = chunk_size
         self.policy = policy or RetryPolicy()
+        self.before_tag = before_tag
 
     # ------------------------------------------------------------------ source
     def resolve(self, client, repository, reference, platforms="all"):
@@ -269,6 +271,8 @@ class CopyEngine:
             children = [image for image in images if image is not source.manifest]
             self._run_all(lambda image: dest.put_manifest(repository, image.digest, image),
                           children, abort)
+            if self.before_tag is not None:
+                self.before_tag()
             dest.put_manifest(repository, tag or source.digest, source.manifest)
         result.seconds = time.monotonic() - started
         return result
@@ -278,7 +282,15 @@ class CopyEngine:
             return
         with ThreadPoolExecutor(max_workers=min(self.parallel, len(items))) as pool:
             futures = [pool.submit(func, item) for item in items]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            try:
+                done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            except BaseException:
+                # Interrupted (a signal in this thread): stop the transfers in flight before
+                # the pool waits for them, rather than let them finish.
+                abort.set()
+                for future in futures:
+                    future.cancel()
+                raise
             failed = [f for f in done if f.exception() is not None]
             if failed:
                 abort.set()

@@ -32,10 +32,13 @@ import base64
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary
+from ansible_collections.icr.registry.plugins.module_utils.copy_engine import DEFAULT_PARALLEL, CopyEngine
 from ansible_collections.icr.registry.plugins.module_utils.endpoints import (
     DEFAULT_REGION, Endpoints, get_region, registry_url, split_scheme)
 from ansible_collections.icr.registry.plugins.module_utils.iam import IamSession
 from ansible_collections.icr.registry.plugins.module_utils.icr_api import IcrApi
+from ansible_collections.icr.registry.plugins.module_utils.interrupts import (
+    ControllerWatch, Interrupted, ensure_controller, install)
 from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
 from ansible_collections.icr.registry.plugins.module_utils.retry import RetryPolicy
 
@@ -113,12 +116,22 @@ class IcrModule:
 
     def run(self, worker_class):
         """Build ``worker_class(self)``, call it, and exit with the dict it returns.
-        An IcrError raised on the way becomes one ``fail_from`` line."""
+        An IcrError raised on the way becomes one ``fail_from`` line. A stop signal, or a
+        controller that has gone, interrupts the work (``interrupts``): finally blocks and
+        Ansible's temporary-folder cleanup run, and the task fails in one line."""
+        install()
+        watch = ControllerWatch()
+        watch.start()
         try:
             result = worker_class(self)()
         except IcrError as err:
             self.fail_from(err)
             return
+        except Interrupted as stop:
+            self.fail_json(msg=str(stop))
+            return
+        finally:
+            watch.stop()
         self.exit_json(**result)
 
     def result(self, changed, before=None, after=None, **fields):
@@ -232,6 +245,12 @@ class IcrModule:
             self._registries[key] = RegistryClient(url, username=username, password=password, verify=self.verify,
                                                    policy=self.retry_policy, pool_size=pool_size)
         return self._registries[key]
+
+    def copy_engine(self, parallel=DEFAULT_PARALLEL, chunk_size=None):
+        """The copy engine, under the module's retry policy; it checks that the controller is
+        still there before it writes a tag."""
+        return CopyEngine(parallel=parallel, chunk_size=chunk_size, policy=self.retry_policy,
+                          before_tag=ensure_controller)
 
     def docker_auth(self, username="iamapikey", secret=None):
         """The Docker ``auths`` value for ``username:secret`` (default: the API key), masked."""

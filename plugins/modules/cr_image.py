@@ -252,7 +252,7 @@ actions:
 import shutil
 import tempfile
 
-from ansible_collections.icr.registry.plugins.module_utils.copy_engine import DEFAULT_PARALLEL, CopyEngine, DigestMismatch
+from ansible_collections.icr.registry.plugins.module_utils.copy_engine import DEFAULT_PARALLEL, DigestMismatch
 from ansible_collections.icr.registry.plugins.module_utils.docker_engine import (
     BUILD_HASH_LABEL, DockerEngine, build_hash, platform_of)
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
@@ -273,7 +273,7 @@ class ImagePresent:
         self.refs = refs
         self.actions = []
         self.engine = DockerEngine(self.params["docker_host"], timeout=self.params["timeout"])
-        self.copier = CopyEngine(parallel=DEFAULT_PARALLEL, policy=module.retry_policy)
+        self.copier = module.copy_engine()
         self._archive = None
         self._memo = None
         self._spool = None

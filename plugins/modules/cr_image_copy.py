@@ -173,7 +173,6 @@ namespaces_created:
   sample: [us-south/team]
 """
 
-from ansible_collections.icr.registry.plugins.module_utils.copy_engine import CopyEngine
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.icr_images import icr_reference, locate_reference
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
@@ -190,9 +189,8 @@ class ImageCopy:
             raise IcrError("parallel must be at least 1 and chunk_size_mb zero or more")
         self.src, self.src_region = locate_reference(module, params["src"])
         self.dests = [self._destination(text) for text in params["dest"]]
-        self.engine = CopyEngine(parallel=params["parallel"],
-                                 chunk_size=params["chunk_size_mb"] * 1024 * 1024 or None,
-                                 policy=module.retry_policy)
+        self.engine = module.copy_engine(parallel=params["parallel"],
+                                         chunk_size=params["chunk_size_mb"] * 1024 * 1024 or None)
         self._copied = {}  # registry host -> a repository that now holds the image
 
     def __call__(self):

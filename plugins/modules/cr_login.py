@@ -65,12 +65,13 @@ notes:
     erased by the program C(docker-credential-<name>) on E(PATH) (its C(store), C(get) and C(erase) commands;
     the secret is passed on its stdin only), and the config file keeps an empty entry for the registry under
     C(auths). A helper that is not on E(PATH) fails the task, naming the program.
-  - With a credential helper, idempotence is judged from what the helper's C(get) returns: the same user name
-    and API key for V(username=iamapikey); for V(username=iambearer) a stored token of the same identity that is
-    valid for more than 10 more minutes.
+  - With a credential helper, idempotence is judged from what the helper's C(get) returns, that is the same
+    user name and API key for V(username=iamapikey), and for V(username=iambearer) a stored token of the same
+    identity that is valid for more than 10 more minutes.
   - Concurrent C(cr_login) tasks writing one config file (for example one per region in several forks) are
-    serialised by an exclusive lock on the file C(<config>.lock) next to it; each reports C(changed) from what it
-    read under that lock. Other programs writing the file (such as C(docker login)) do not take that lock.
+    serialised by an exclusive lock on the file C(<config>.lock) next to it (next to the target of a symlinked
+    config); each reports C(changed) from what it read under that lock. Other programs writing the file (such as
+    C(docker login)) do not take that lock.
   - The registry host comes from the shared endpoint options, for example C(us.icr.io) or a sandbox's
     C(127.0.0.1:5201).
 seealso:

@@ -122,7 +122,7 @@ def test_default_config_path(monkeypatch, tmp_path):
 def _login_hosts(path, hosts, rounds):
     """In a forked process: log in to each of ``hosts`` ``rounds`` times; the changed flags."""
     return [run({"config_path": path, "registry_host": host}).result["changed"]
-            for _ in range(rounds) for host in hosts]
+            for _round in range(rounds) for host in hosts]
 
 
 def _fork_pool(size):

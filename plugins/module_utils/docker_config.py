@@ -270,7 +270,9 @@ class DockerConfig:
             if to_helper:
                 helper.store(host, username, secret)
             if rewrite:
-                self.config.setdefault("auths", {})[host] = wanted
+                if not isinstance(self.config.get("auths"), dict):
+                    self.config["auths"] = {}
+                self.config["auths"][host] = wanted
                 self.write()
         return True
 

@@ -66,6 +66,12 @@ def test_login_writes_0600_and_is_idempotent(tmp_path, token):
     assert not second.result["changed"] and os.stat(path).st_mtime_ns == mtime
 
 
+def test_null_auths_is_replaced(tmp_path, token):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"auths": None}))
+    assert run({"config_path": str(path)}).result["changed"] and list(stored(path)["auths"]) == ["us.icr.io"]
+
+
 def test_other_entries_are_kept_and_key_change_rewrites(tmp_path, token):
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"auths": {"quay.io": {"auth": "eHg6eXk="}}, "psFormat": "x"}))

@@ -12,10 +12,11 @@ module: cr_login
 short_description: Log in to (or out of) an IBM Cloud Container Registry region for Docker clients
 version_added: 1.0.0
 description:
-  - Writes the credentials for a region's registry into a Docker client config file, so that the
-    C(docker) CLI, the Docker SDK (and M(community.docker.docker_image)) and later tasks can push and pull.
-  - The config file is written directly (as C(docker login) does without a credential helper), atomically and
-    with mode 0600. The secret never appears on a command line or in the module output.
+  - Writes the credentials for a region's registry into a Docker client config file, or into the credential
+    helper that file names, so that the C(docker) CLI, the Docker SDK (and M(community.docker.docker_image)) and
+    later tasks can push and pull.
+  - The config file is changed under a lock and replaced atomically with mode 0600; a symlinked config file is
+    written through the link. The secret never appears on a command line or in the module output.
   - The API key is checked with IAM first, so a wrong key fails here with a clear message and writes nothing.
   - V(state=absent) removes the registry's entry (logout).
 author:
@@ -59,8 +60,18 @@ attributes:
     details:
       - With V(username=iambearer) the file is rewritten when the stored token is about to expire.
 notes:
-  - Credential helpers are not supported. If the config file sets C(credsStore), or C(credHelpers) for the
-    registry host, Docker would ignore the written entry, so the module fails instead.
+  - Credential helpers are used as C(docker login) uses them. If the config file sets C(credHelpers) for the
+    registry host, or else C(credsStore) (the default of Docker Desktop), the credentials are stored, read and
+    erased by the program C(docker-credential-<name>) on E(PATH) (its C(store), C(get) and C(erase) commands;
+    the secret is passed on its stdin only), and the config file keeps an empty entry for the registry under
+    C(auths). A helper that is not on E(PATH) fails the task, naming the program.
+  - With a credential helper, idempotence is judged from what the helper's C(get) returns, that is the same
+    user name and API key for V(username=iamapikey), and for V(username=iambearer) a stored token of the same
+    identity that is valid for more than 10 more minutes.
+  - Concurrent C(cr_login) tasks writing one config file (for example one per region in several forks) are
+    serialised by an exclusive lock on the file C(<config>.lock) next to it (next to the target of a symlinked
+    config); each reports C(changed) from what it read under that lock. Other programs writing the file (such as
+    C(docker login)) do not take that lock.
   - The registry host comes from the shared endpoint options, for example C(us.icr.io) or a sandbox's
     C(127.0.0.1:5201).
 seealso:
@@ -99,76 +110,24 @@ username:
   returned: always
   type: str
   sample: iamapikey
+credential_helper:
+  description:
+    - The Docker credential helper program that holds the registry's credentials, from C(credHelpers) or
+      C(credsStore) of the config file; V(null) when the credentials are in the config file itself.
+  returned: always
+  type: str
+  sample: docker-credential-desktop
 """
 
-import base64
-import json
-import os
-import pwd
-import tempfile
 import time
 
+from ansible_collections.icr.registry.plugins.module_utils.docker_config import DockerConfig, default_config_path
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.iam import jwt_claims
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 
 # A stored bearer token is kept while it has at least this long to live.
 BEARER_MIN_LIFETIME = 600
-
-
-def default_config_path():
-    folder = os.environ.get("DOCKER_CONFIG")
-    if not folder:
-        home = os.environ.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir
-        folder = os.path.join(home, ".docker")
-    return os.path.join(folder, "config.json")
-
-
-def read_config(path):
-    """The Docker config as a dict ({} when the file does not exist)."""
-    try:
-        with open(path, "r") as handle:
-            text = handle.read()
-    except (IOError, OSError) as exc:
-        if not os.path.exists(path):
-            return {}
-        raise IcrError("Cannot read Docker config %s: %s" % (path, exc.strerror or exc))
-    if not text.strip():
-        return {}
-    try:
-        config = json.loads(text)
-    except ValueError as exc:
-        raise IcrError("Docker config %s is not valid JSON: %s" % (path, exc))
-    if not isinstance(config, dict):
-        raise IcrError("Docker config %s must hold a JSON object" % path)
-    return config
-
-
-def write_config(path, config):
-    """Replace ``path`` atomically with ``config``, readable by its owner only."""
-    folder = os.path.dirname(path) or "."
-    if not os.path.isdir(folder):
-        os.makedirs(folder, 0o700)
-    handle, temp = tempfile.mkstemp(prefix=".config.json.", dir=folder)
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w") as stream:
-            json.dump(config, stream, indent="\t")
-            stream.write("\n")
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
-
-
-def decode_auth(auth):
-    """``(username, secret)`` from a Docker ``auth`` value; (None, None) if unreadable."""
-    try:
-        username, secret = base64.b64decode(auth).decode("utf-8").split(":", 1)
-    except (TypeError, ValueError, UnicodeError):
-        return None, None
-    return username, secret
 
 
 def same_identity(stored_token, fresh_token, now):
@@ -183,56 +142,49 @@ def same_identity(stored_token, fresh_token, now):
 
 
 class LoginWorker:
-    """Adds or removes one registry's entry in a Docker config file."""
+    """Adds or removes one registry's credentials in a Docker config (or its credential helper)."""
 
     def __init__(self, module, now=time.time):
         self.module = module
         self.path = module.params["config_path"] or default_config_path()
         self.username = module.params["username"]
+        self.present = module.params["state"] == "present"
         self.host = module.registry_host()
         self.now = now
 
     def __call__(self):
-        config = read_config(self.path)
-        entry = (config.get("auths") or {}).get(self.host)
-        before_user = decode_auth(entry["auth"])[0] if entry and entry.get("auth") else None
-        if self.module.params["state"] == "present":
-            self._refuse_helpers(config)
-            changed = self.login(config, entry)
-            after_user = self.username
-        else:
-            changed = entry is not None
-            if changed:
-                del config["auths"][self.host]
-            after_user = None
-        if changed and not self.module.check_mode:
-            write_config(self.path, config)
+        secret = token = None
+        if self.present:  # IAM checks the API key before the config is locked or touched
+            token = self.module.iam_token()
+            secret = self.module.api_key if self.username == "iamapikey" else token
+            self.module.docker_auth(self.username, secret)  # masks the auth value too
+        docker = DockerConfig(self.path, check_mode=self.module.check_mode, timeout=self.module.params["timeout"])
+        with docker.locked():
+            stored = docker.get(self.host)
+            if stored:
+                self.module.no_log(stored.secret, self.module.docker_auth(*stored))
+            helper = docker.helper(self.host)
+            if self.present:
+                changed = docker.store(self.host, self.username, secret, current=self._current(stored, secret, token))
+            else:
+                changed = docker.erase(self.host)
+        before_user = stored.username if stored else None
+        after_user = self.username if self.present else None
         return self.module.result(changed, before=self._state(before_user), after=self._state(after_user),
-                                  registry=self.host, config_path=self.path, username=after_user or before_user)
+                                  registry=self.host, config_path=self.path, username=after_user or before_user,
+                                  credential_helper=helper.program if helper else None)
 
     def _state(self, username):
         return {"registry": self.host, "logged_in": username is not None, "username": username}
 
-    def _refuse_helpers(self, config):
-        helper = (config.get("credHelpers") or {}).get(self.host) or config.get("credsStore")
-        if helper:
-            raise IcrError("Docker config %s sends credentials for %s to the credential helper %r: cr_login writes "
-                           "the config file only; use another config_path" % (self.path, self.host, helper))
-
-    def login(self, config, entry):
-        """Put the wanted credentials into ``config``; True when that changes it."""
-        token = self.module.iam_token()  # checks the API key with IAM before anything is written
-        secret = self.module.api_key if self.username == "iamapikey" else token
-        if entry and entry.get("auth"):
-            self.module.no_log(entry["auth"])
-            stored_user, stored_secret = decode_auth(entry["auth"])
-            self.module.no_log(stored_secret)
-            if stored_user == self.username == "iamapikey" and stored_secret == secret:
-                return False
-            if stored_user == self.username == "iambearer" and same_identity(stored_secret, token, self.now()):
-                return False
-        config.setdefault("auths", {})[self.host] = {"auth": self.module.docker_auth(self.username, secret)}
-        return True
+    def _current(self, stored, secret, token):
+        """True when the stored credentials can stay: the same API key, or a bearer token of the
+        same identity that is still valid for a while."""
+        if not stored or stored.username != self.username:
+            return False
+        if self.username == "iamapikey":
+            return stored.secret == secret
+        return same_identity(stored.secret, token, self.now())
 
 
 def main():

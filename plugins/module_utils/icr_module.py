@@ -38,7 +38,7 @@ from ansible_collections.icr.registry.plugins.module_utils.endpoints import (
 from ansible_collections.icr.registry.plugins.module_utils.iam import IamSession
 from ansible_collections.icr.registry.plugins.module_utils.icr_api import IcrApi
 from ansible_collections.icr.registry.plugins.module_utils.interrupts import (
-    ControllerWatch, Interrupted, ensure_controller, install)
+    ControllerWatch, Interrupted, ensure_controller, install, restore)
 from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
 from ansible_collections.icr.registry.plugins.module_utils.retry import RetryPolicy
 
@@ -119,7 +119,7 @@ class IcrModule:
         An IcrError raised on the way becomes one ``fail_from`` line. A stop signal, or a
         controller that has gone, interrupts the work (``interrupts``): finally blocks and
         Ansible's temporary-folder cleanup run, and the task fails in one line."""
-        install()
+        replaced = install()
         watch = ControllerWatch()
         watch.start()
         try:
@@ -132,6 +132,7 @@ class IcrModule:
             return
         finally:
             watch.stop()
+            restore(replaced)
         self.exit_json(**result)
 
     def result(self, changed, before=None, after=None, **fields):

@@ -37,11 +37,17 @@ def _raise_interrupted(signum, _frame):
 
 
 def install():
-    """Turn the stop signals into Interrupted (main thread only, as Python requires)."""
+    """Turn the stop signals into Interrupted (main thread only, as Python requires); returns
+    the handlers it replaced, for ``restore``."""
     if threading.current_thread() is not threading.main_thread():
-        return
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, _raise_interrupted)
+        return {}
+    return {signum: signal.signal(signum, _raise_interrupted) for signum in STOP_SIGNALS}
+
+
+def restore(previous):
+    """Put back the handlers ``install`` replaced."""
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
 
 
 def output_reader_gone(fd=1):

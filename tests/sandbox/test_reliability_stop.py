@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -44,11 +45,11 @@ def start_module(name, args, env):
     """The module as Ansible runs it: arguments on stdin, its result on a pipe we may close."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith(("IC_", "ICR_", "IBMCLOUD_"))}
     child_env.update(env, PYTHONPATH=str(collection_path()))
-    process = subprocess.Popen([sys.executable, "-m", MODULES + name], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env)
-    process.stdin.write(json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
-    process.stdin.close()
-    return process
+    with tempfile.TemporaryFile() as stdin:
+        stdin.write(json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
+        stdin.seek(0)
+        return subprocess.Popen([sys.executable, "-m", MODULES + name], stdin=stdin,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env)
 
 
 @pytest.fixture

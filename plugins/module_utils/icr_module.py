@@ -54,6 +54,20 @@ ICR_COMMON_ARGS = dict(
     retries=dict(type="int", default=5),
 )
 
+# What the management API can store: it takes and reports numbers as int64.
+INT64_MAX = 2 ** 63 - 1
+
+
+def whole_number(name, value, minimum=0, maximum=INT64_MAX, also=None):
+    """``value`` if it is None or a whole number from ``minimum`` to ``maximum`` (or a key of
+    ``also``, ``{value: meaning}``, e.g. ``{-1: "unlimited"}``); else IcrError in one line."""
+    also = also or {}
+    if value is None or (type(value) is int and (minimum <= value <= maximum or value in also)):
+        return value
+    extra = "".join(", or %d (%s)" % item for item in sorted(also.items()))
+    bounds = "of at least %d" % minimum if maximum == INT64_MAX else "from %d to %d" % (minimum, maximum)
+    raise IcrError("%s must be a whole number %s%s; got %r" % (name, bounds, extra, value))
+
 
 class IcrModule:
     """Wraps ``AnsibleModule``; see the module docstring for the usage pattern."""
@@ -69,10 +83,23 @@ class IcrModule:
         try:
             self.region = get_region(self.params["region"])
             self.endpoints = Endpoints.load(self.params["endpoints"])
+            self.number("timeout", minimum=1)
+            self.number("retries")
+            self._check_api_key()
         except IcrError as err:
             self.fail_from(err)
-        if self.params["timeout"] <= 0 or self.params["retries"] < 0:
-            self.fail_json(msg="timeout must be positive and retries zero or more")
+
+    def number(self, option, minimum=0, maximum=INT64_MAX, also=None):
+        """The integer option ``option`` checked by ``whole_number`` (None when not set); call it
+        before any request, so a bad number fails alone."""
+        return whole_number(option, self.params[option], minimum, maximum, also)
+
+    def _check_api_key(self):
+        key = self.params["api_key"]
+        if key is not None and not key.strip():
+            # Not a secret, and Ansible would mask every space of every message with it.
+            self._module.no_log_values.discard(key)
+            raise IcrError("api_key is blank: set it (or IC_API_KEY / IBMCLOUD_API_KEY) to an IBM Cloud API key")
 
     # -------------------------------------------------------------- AnsibleModule proxies
 

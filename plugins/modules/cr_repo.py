@@ -117,11 +117,10 @@ class RepositoryWorker:
     def __init__(self, module):
         self.module = module
         self.params = module.params
+        module.number("keep_latest")
         ref, self.region = icr_reference(module, self.params["name"], default_tag=None)
         if ref.tag or ref.digest:
             raise IcrError("name %s must be a repository, without tag or digest" % self.params["name"])
-        if self.params["keep_latest"] is not None and self.params["keep_latest"] < 0:
-            raise IcrError("keep_latest must be zero or more")
         self.repository = repository_name(ref)
         self.api = module.api(self.region)
 

@@ -138,27 +138,24 @@ diff:
            "after": {"namespace": "team-a", "images_per_repo": 10, "retain_untagged": true}}
 """
 
+import re
+
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule, whole_number
 from ansible_collections.icr.registry.plugins.module_utils.references import validate_namespace
 
 KEEP_ALL = -1
 
 
 def parse_images_per_repo(value):
-    """The option as ICR's number: None stays None, V(all)/-1 -> -1, else a whole number >= 0."""
-    if value is None:
-        return None
+    """The option as ICR's number: None stays None, V(all)/-1 -> -1, else a whole number >= 0 (int64)."""
     if isinstance(value, str):
         text = value.strip()
         if text.lower() == "all":
             return KEEP_ALL
-        if text.lstrip("-").isdigit():
+        if re.match(r"^-?[0-9]+$", text):
             value = int(text)
-    if isinstance(value, bool) or not isinstance(value, int) or value < KEEP_ALL:
-        raise IcrError("images_per_repo must be a whole number of at least 0, or 'all' (-1) to keep all images; got %r"
-                       % (value,))
-    return value
+    return whole_number("images_per_repo", value, also={KEEP_ALL: "'all': keep all images"})
 
 
 def normalize_policy(namespace, raw):
@@ -202,6 +199,13 @@ class RetentionPolicyWorker:
     def __init__(self, module):
         self.module = module
         self.params = module.params
+        self.namespace = validate_namespace(self.params["namespace"])
+        self.images_per_repo = parse_images_per_repo(self.params["images_per_repo"])
+        chosen = self.images_per_repo is not None or self.params["retain_untagged"] is not None
+        if self.params["state"] == "present" and not chosen:
+            raise IcrError("state=present needs images_per_repo or retain_untagged")
+        if self.params["state"] == "absent" and chosen:
+            raise IcrError("images_per_repo and retain_untagged apply to state=present only")
         self.api = module.api()
 
     def current_policy(self, namespace):
@@ -216,14 +220,8 @@ class RetentionPolicyWorker:
         return normalize_policy(namespace, raw)
 
     def __call__(self):
-        namespace = validate_namespace(self.params["namespace"])
+        namespace, images_per_repo = self.namespace, self.images_per_repo
         state = self.params["state"]
-        images_per_repo = parse_images_per_repo(self.params["images_per_repo"])
-        chosen = images_per_repo is not None or self.params["retain_untagged"] is not None
-        if state == "present" and not chosen:
-            raise IcrError("state=present needs images_per_repo or retain_untagged")
-        if state == "absent" and chosen:
-            raise IcrError("images_per_repo and retain_untagged apply to state=present only")
 
         before = self.current_policy(namespace)
         after = desired_policy(before, state, images_per_repo, self.params["retain_untagged"])

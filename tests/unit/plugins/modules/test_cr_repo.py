@@ -2,10 +2,13 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 import json
 
+import pytest
+
 from ansible_collections.icr.registry.plugins.module_utils.icr_images import RepositoryDigests
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.modules import cr_repo
 from fake_api import LIST_TYPE, dg
-from module_runner import run
+from module_runner import patch_exits, run
 
 REPO = "us.icr.io/team/app"
 
@@ -60,3 +63,11 @@ def test_children_of_a_kept_list_are_never_pruned(api):
 def test_repo_name_must_not_carry_a_tag(api):
     outcome = run(cr_repo, {"name": REPO + ":1.0", "state": "absent"})
     assert outcome.failed and "without tag or digest" in outcome.result["msg"] and api.reads == []
+
+
+@pytest.mark.parametrize("keep_latest", [-1, True])
+def test_keep_latest_must_be_a_whole_number_before_any_request(monkeypatch, keep_latest):
+    monkeypatch.setattr(IcrModule, "api", lambda self, region=None: pytest.fail("no API call expected"))
+    patch_exits(monkeypatch)
+    outcome = run(cr_repo, {"name": REPO, "keep_latest": keep_latest})
+    assert outcome.failed and "keep_latest must be a whole number of at least 0" in outcome.result["msg"]

@@ -3,9 +3,10 @@
 import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.modules import cr_retention_policy as mod
 from fake_api import dg
-from module_runner import run
+from module_runner import patch_exits, run
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def test_parse_images_per_repo(value, expected):
     assert mod.parse_images_per_repo(value) == expected
 
 
-@pytest.mark.parametrize("value", ["some", -2, "-2", True, 2.5, "", [3]])
+@pytest.mark.parametrize("value", ["some", -2, "-2", True, 2.5, "", [3], "--3", "1.5", 2 ** 63])
 def test_parse_images_per_repo_refuses(value):
     with pytest.raises(IcrError, match="images_per_repo"):
         mod.parse_images_per_repo(value)
@@ -97,3 +98,16 @@ def test_bad_arguments_fail_in_one_line(api, args, message):
     out = run(mod, args)
     assert out.failed and message in out.result["msg"] and "\n" not in out.result["msg"]
     assert api.writes == []
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"images_per_repo": -3}, "images_per_repo must be a whole number of at least 0, or -1 ('all': keep all images)"),
+    ({"images_per_repo": "--3"}, "got '--3'"),
+    ({"state": "present"}, "state=present needs images_per_repo or retain_untagged"),
+    ({"namespace": "ab"}, "4 to 30"),
+])
+def test_bad_options_fail_before_any_request(monkeypatch, args, message):
+    monkeypatch.setattr(IcrModule, "api", lambda self, region=None: pytest.fail("no API call expected"))
+    patch_exits(monkeypatch)
+    out = run(mod, dict({"namespace": "team-a"}, **args))
+    assert out.failed and message in out.result["msg"]

@@ -81,6 +81,10 @@ class RepositoryDigests:
                 return digest
         return None
 
+    def tags_by_reference(self):
+        """``{"<repository>@<digest>": [tags]}`` of every digest: what a diff shows."""
+        return {"%s@%s" % (self.repository, digest): list(item["tags"]) for digest, item in sorted(self.digests.items())}
+
     def entry(self, digest):
         """``{reference, digest, tags, created, size}`` of one digest (reference by digest)."""
         item = self.digests[digest]

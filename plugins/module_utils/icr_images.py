@@ -72,6 +72,15 @@ class RepositoryDigests:
         digests = api.list_image_digests(repositories=repositories)
         return {repository: cls(repository, digests) for repository in repositories}
 
+    @classmethod
+    def read_namespace(cls, api, namespace):
+        """``{repository: RepositoryDigests}`` of every repository of ``namespace`` that holds an
+        image, tagged or untagged, from one listing call."""
+        digests = api.list_image_digests()
+        repositories = {repository for item in digests for repository in item.get("repoTags") or {}
+                        if repository.split("/")[1:2] == [namespace]}
+        return {repository: cls(repository, digests) for repository in sorted(repositories)}
+
     def digest_of(self, ref):
         """The digest a tag or digest reference stands for in this repository, or None."""
         if ref.digest:

@@ -33,8 +33,18 @@ options:
     description:
       - How many images to keep in each repository, a whole number of at least 0.
       - V(all) (or V(-1)) keeps every image, which switches the policy off.
+      - V(0) keeps no image: ICR would move every dated image of every repository in the namespace to the trash at
+        once, then every new one daily. The module refuses it unless O(allow_delete_all=true) (IBM documents -1 to
+        switch the policy off and N to keep the N newest, and the API takes any whole number from -1 up, 0 included).
       - If not set, the current value is kept (V(all) when the namespace has no policy).
     type: raw
+  allow_delete_all:
+    description:
+      - Allow O(images_per_repo=0), a policy that trashes every image of the namespace. Without it, V(0) is refused
+        before any request.
+    type: bool
+    default: false
+    version_added: 0.1.0
   retain_untagged:
     description:
       - Whether untagged images are left out of the evaluation (kept whatever their age).
@@ -85,6 +95,12 @@ EXAMPLES = r"""
 - name: Show the images that would go to the trash
   ansible.builtin.debug:
     var: preview.analysis
+
+- name: Empty every repository of namespace scratch now and every day (images go to the trash)
+  icr.registry.cr_retention_policy:
+    namespace: scratch
+    images_per_repo: 0
+    allow_delete_all: true
 
 - name: Switch the policy off
   icr.registry.cr_retention_policy:
@@ -201,6 +217,9 @@ class RetentionPolicyWorker:
         self.params = module.params
         self.namespace = validate_namespace(self.params["namespace"])
         self.images_per_repo = parse_images_per_repo(self.params["images_per_repo"])
+        if self.images_per_repo == 0 and not self.params["allow_delete_all"]:
+            raise IcrError("images_per_repo 0 keeps no image: it would move every image of namespace %s to the trash, "
+                           "now and daily; set allow_delete_all: true if that is what you want" % self.namespace)
         chosen = self.images_per_repo is not None or self.params["retain_untagged"] is not None
         if self.params["state"] == "present" and not chosen:
             raise IcrError("state=present needs images_per_repo or retain_untagged")
@@ -243,6 +262,7 @@ def main():
             namespace=dict(type="str", required=True),
             images_per_repo=dict(type="raw"),
             retain_untagged=dict(type="bool"),
+            allow_delete_all=dict(type="bool", default=False),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         supports_check_mode=True,

@@ -111,3 +111,21 @@ def test_bad_options_fail_before_any_request(monkeypatch, args, message):
     patch_exits(monkeypatch)
     out = run(mod, dict({"namespace": "team-a"}, **args))
     assert out.failed and message in out.result["msg"]
+
+
+@pytest.mark.parametrize("zero", [0, "0", " 0 "])
+def test_zero_images_per_repo_is_refused_before_any_request_unless_allowed(monkeypatch, zero):
+    monkeypatch.setattr(IcrModule, "api", lambda self, region=None: pytest.fail("no API call expected"))
+    patch_exits(monkeypatch)
+    out = run(mod, {"namespace": "team-a", "images_per_repo": zero}, check=True)
+    assert out.failed and out.result["msg"] == (
+        "images_per_repo 0 keeps no image: it would move every image of namespace team-a to the trash, now and "
+        "daily; set allow_delete_all: true if that is what you want")
+
+
+def test_zero_with_allow_delete_all_trashes_every_dated_image(api):
+    preview = run(mod, {"namespace": "team-a", "images_per_repo": 0, "allow_delete_all": True}, check=True).result
+    assert preview["changed"] and preview["deleted_count"] == 4 and api.writes == []
+    out = run(mod, {"namespace": "team-a", "images_per_repo": 0, "allow_delete_all": True}).result
+    assert out["changed"] and api.writes == [("set_retention_policy", "team-a", 0, False)]
+    assert not api.repos["us.icr.io/team-a/app"] and len(api.trash) == 4

@@ -64,6 +64,7 @@ PLAYBOOK = """
         name: "{{ ns }}"
         region: "{{ item }}"
         state: absent
+        force: true
       loop: [us-south, eu-de]
 """
 

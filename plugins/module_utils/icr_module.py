@@ -58,15 +58,19 @@ ICR_COMMON_ARGS = dict(
 INT64_MAX = 2 ** 63 - 1
 
 
-def whole_number(name, value, minimum=0, maximum=INT64_MAX, also=None):
-    """``value`` if it is None or a whole number from ``minimum`` to ``maximum`` (or a key of
-    ``also``, ``{value: meaning}``, e.g. ``{-1: "unlimited"}``); else IcrError in one line."""
+def whole_number(name, value, minimum=0, maximum=INT64_MAX, also=None, unit=None):
+    """``value`` if it is None or a whole number (of ``unit``) from ``minimum`` to ``maximum``, or a
+    key of ``also`` (``{value: meaning}``, e.g. ``{-1: "unlimited"}``); else IcrError in one line."""
     also = also or {}
     if value is None or (type(value) is int and (minimum <= value <= maximum or value in also)):
         return value
+    what = "a whole number of %s" % unit if unit else "a whole number"
+    if maximum == INT64_MAX:
+        bounds = (", at least %d" if unit else " of at least %d") % minimum
+    else:
+        bounds = " from %d to %d" % (minimum, maximum)
     extra = "".join(", or %d (%s)" % item for item in sorted(also.items()))
-    bounds = "of at least %d" % minimum if maximum == INT64_MAX else "from %d to %d" % (minimum, maximum)
-    raise IcrError("%s must be a whole number %s%s; got %r" % (name, bounds, extra, value))
+    raise IcrError("%s must be %s%s%s; got %r" % (name, what, bounds, extra, value))
 
 
 class IcrModule:
@@ -89,10 +93,10 @@ class IcrModule:
         except IcrError as err:
             self.fail_from(err)
 
-    def number(self, option, minimum=0, maximum=INT64_MAX, also=None):
+    def number(self, option, minimum=0, maximum=INT64_MAX, also=None, unit=None):
         """The integer option ``option`` checked by ``whole_number`` (None when not set); call it
         before any request, so a bad number fails alone."""
-        return whole_number(option, self.params[option], minimum, maximum, also)
+        return whole_number(option, self.params[option], minimum, maximum, also, unit)
 
     def _check_api_key(self):
         key = self.params["api_key"]

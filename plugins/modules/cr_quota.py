@@ -165,7 +165,8 @@ def in_megabytes(limits):
 class QuotaWorker:
     def __init__(self, module):
         self.module = module
-        self.wanted = {name: module.number(name + "_megabytes", maximum=MAX_MEGABYTES, also={UNLIMITED: "unlimited"})
+        self.wanted = {name: module.number(name + "_megabytes", maximum=MAX_MEGABYTES, also={UNLIMITED: "unlimited"},
+                                           unit="megabytes")
                        for name in RESOURCES}
         self.api = module.api()
 

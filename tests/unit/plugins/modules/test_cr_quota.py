@@ -70,9 +70,9 @@ def test_refuses_below_unlimited(api):
 
 
 @pytest.mark.parametrize("args, message", [
-    ({"storage_megabytes": 8796093022208}, "storage_megabytes must be a whole number from 0 to 8796093022207, "
-                                           "or -1 (unlimited); got 8796093022208"),
-    ({"traffic_megabytes": -2}, "traffic_megabytes must be a whole number from 0 to 8796093022207"),
+    ({"storage_megabytes": 8796093022208}, "storage_megabytes must be a whole number of megabytes from 0 to "
+                                           "8796093022207, or -1 (unlimited); got 8796093022208"),
+    ({"traffic_megabytes": -2}, "traffic_megabytes must be a whole number of megabytes from 0 to 8796093022207"),
 ])
 def test_limits_the_api_cannot_store_fail_before_any_request(monkeypatch, args, message):
     monkeypatch.setattr(IcrModule, "api", lambda self, region=None: pytest.fail("no API call expected"))

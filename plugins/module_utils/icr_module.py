@@ -65,7 +65,7 @@ def whole_number(name, value, minimum=0, maximum=INT64_MAX, also=None, unit=None
     if value is None or (type(value) is int and (minimum <= value <= maximum or value in also)):
         return value
     what = "a whole number of %s" % unit if unit else "a whole number"
-    if maximum == INT64_MAX:
+    if maximum == INT64_MAX and not (type(value) is int and value > maximum):
         bounds = (", at least %d" if unit else " of at least %d") % minimum
     else:
         bounds = " from %d to %d" % (minimum, maximum)

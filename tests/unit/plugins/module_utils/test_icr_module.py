@@ -209,6 +209,7 @@ def test_blank_api_key_from_the_environment_is_refused_too(monkeypatch):
     (True, 0, INT64_MAX, None, "got True"),
     (2.5, 0, INT64_MAX, None, "got 2.5"),
     (11, 0, 10, None, "keep_latest must be a whole number from 0 to 10; got 11"),
+    (2 ** 63, 0, INT64_MAX, None, "from 0 to 9223372036854775807; got 9223372036854775808"),
     (-2, 0, 10, {-1: "unlimited"}, "from 0 to 10, or -1 (unlimited); got -2"),
 ])
 def test_whole_number_refuses_in_one_line(value, minimum, maximum, also, message):

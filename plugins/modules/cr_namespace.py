@@ -28,7 +28,7 @@ options:
     description:
       - V(present) creates the namespace (and assigns it to O(resource_group_id) if it has no group yet).
       - V(absent) deletes the namespace B(and every image in it), tagged or untagged. ICR deletes those images for
-        good: they do not go to the trash and cannot be restored.
+        good - they do not go to the trash and cannot be restored.
       - V(absent) refuses a namespace that still holds images unless O(force=true); run it in check mode with
         O(force=true) (and C(--diff)) to see which images would go.
     type: str
@@ -133,8 +133,11 @@ diff:
       that go with it (digest reference -> tags).
   returned: when diff mode is on
   type: dict
-  sample: {"before": {"name": "old-apps", "images": {"us.icr.io/old-apps/app@sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29": ["1.0"]}},
-           "after": {}}
+  sample:
+    before:
+      name: old-apps
+      images: {"us.icr.io/old-apps/app@sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29": ["1.0"]}
+    after: {}
 actions:
   description: What was done (or would be done in check mode).
   returned: always

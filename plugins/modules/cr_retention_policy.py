@@ -33,7 +33,7 @@ options:
     description:
       - How many images to keep in each repository, a whole number of at least 0.
       - V(all) (or V(-1)) keeps every image, which switches the policy off.
-      - V(0) keeps no image: ICR would move every dated image of every repository in the namespace to the trash at
+      - V(0) keeps no image - ICR would move every dated image of every repository in the namespace to the trash at
         once, then every new one daily. The module refuses it unless O(allow_delete_all=true) (IBM documents -1 to
         switch the policy off and N to keep the N newest, and the API takes any whole number from -1 up, 0 included).
       - If not set, the current value is kept (V(all) when the namespace has no policy).

@@ -62,10 +62,11 @@ def whole_number(name, value, minimum=0, maximum=INT64_MAX, also=None, unit=None
     """``value`` if it is None or a whole number (of ``unit``) from ``minimum`` to ``maximum``, or a
     key of ``also`` (``{value: meaning}``, e.g. ``{-1: "unlimited"}``); else IcrError in one line."""
     also = also or {}
-    if value is None or (type(value) is int and (minimum <= value <= maximum or value in also)):
+    integer = isinstance(value, int) and not isinstance(value, bool)  # YAML's true is no count
+    if value is None or (integer and (minimum <= value <= maximum or value in also)):
         return value
     what = "a whole number of %s" % unit if unit else "a whole number"
-    if maximum == INT64_MAX and not (type(value) is int and value > maximum):
+    if maximum == INT64_MAX and not (integer and value > maximum):
         bounds = (", at least %d" if unit else " of at least %d") % minimum
     else:
         bounds = " from %d to %d" % (minimum, maximum)

@@ -76,6 +76,20 @@ class IamSession:
             manager.request_time = 0
             raise
 
+    def account_mismatch(self):
+        """Why ICR refuses this session when ``account_id`` is not the API key's account (a
+        stale IC_ACCOUNT_ID, say); None when they agree or the token cannot tell."""
+        if not self._account_id:
+            return None  # read from the token itself
+        try:
+            key_account = account_from_token(self.token())
+        except IcrError:
+            return None
+        if key_account == self._account_id:
+            return None
+        return ("the API key belongs to account %s but account_id is %s (IC_ACCOUNT_ID?)"
+                % (key_account, self._account_id))
+
     @property
     def account_id(self):
         if not self._account_id:

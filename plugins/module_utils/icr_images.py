@@ -72,6 +72,15 @@ class RepositoryDigests:
         digests = api.list_image_digests(repositories=repositories)
         return {repository: cls(repository, digests) for repository in repositories}
 
+    @classmethod
+    def read_namespace(cls, api, namespace):
+        """``{repository: RepositoryDigests}`` of every repository of ``namespace`` that holds an
+        image, tagged or untagged, from one listing call."""
+        digests = api.list_image_digests()
+        repositories = {repository for item in digests for repository in item.get("repoTags") or {}
+                        if repository.split("/")[1:2] == [namespace]}
+        return {repository: cls(repository, digests) for repository in sorted(repositories)}
+
     def digest_of(self, ref):
         """The digest a tag or digest reference stands for in this repository, or None."""
         if ref.digest:
@@ -80,6 +89,10 @@ class RepositoryDigests:
             if ref.tag in item["tags"]:
                 return digest
         return None
+
+    def tags_by_reference(self):
+        """``{"<repository>@<digest>": [tags]}`` of every digest: what a diff shows."""
+        return {"%s@%s" % (self.repository, digest): list(item["tags"]) for digest, item in sorted(self.digests.items())}
 
     def entry(self, digest):
         """``{reference, digest, tags, created, size}`` of one digest (reference by digest)."""

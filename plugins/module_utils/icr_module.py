@@ -57,6 +57,25 @@ ICR_COMMON_ARGS = dict(
     retries=dict(type="int", default=5),
 )
 
+# What the management API can store: it takes and reports numbers as int64.
+INT64_MAX = 2 ** 63 - 1
+
+
+def whole_number(name, value, minimum=0, maximum=INT64_MAX, also=None, unit=None):
+    """``value`` if it is None or a whole number (of ``unit``) from ``minimum`` to ``maximum``, or a
+    key of ``also`` (``{value: meaning}``, e.g. ``{-1: "unlimited"}``); else IcrError in one line."""
+    also = also or {}
+    integer = isinstance(value, int) and not isinstance(value, bool)  # YAML's true is no count
+    if value is None or (integer and (minimum <= value <= maximum or value in also)):
+        return value
+    what = "a whole number of %s" % unit if unit else "a whole number"
+    if maximum == INT64_MAX and not (integer and value > maximum):
+        bounds = (", at least %d" if unit else " of at least %d") % minimum
+    else:
+        bounds = " from %d to %d" % (minimum, maximum)
+    extra = "".join(", or %d (%s)" % item for item in sorted(also.items()))
+    raise IcrError("%s must be %s%s%s; got %r" % (name, what, bounds, extra, value))
+
 
 class IcrModule:
     """Wraps ``AnsibleModule``; see the module docstring for the usage pattern."""
@@ -72,10 +91,23 @@ class IcrModule:
         try:
             self.region = get_region(self.params["region"])
             self.endpoints = Endpoints.load(self.params["endpoints"])
+            self.number("timeout", minimum=1)
+            self.number("retries")
+            self._check_api_key()
         except IcrError as err:
             self.fail_from(err)
-        if self.params["timeout"] <= 0 or self.params["retries"] < 0:
-            self.fail_json(msg="timeout must be positive and retries zero or more")
+
+    def number(self, option, minimum=0, maximum=INT64_MAX, also=None, unit=None):
+        """The integer option ``option`` checked by ``whole_number`` (None when not set); call it
+        before any request, so a bad number fails alone."""
+        return whole_number(option, self.params[option], minimum, maximum, also, unit)
+
+    def _check_api_key(self):
+        key = self.params["api_key"]
+        if key is not None and not key.strip():
+            # Not a secret, and Ansible would mask every space of every message with it.
+            self._module.no_log_values.discard(key)
+            raise IcrError("api_key is blank: set it (or IC_API_KEY / IBMCLOUD_API_KEY) to an IBM Cloud API key")
 
     # -------------------------------------------------------------- AnsibleModule proxies
 

@@ -25,6 +25,12 @@ _PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 _HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?$")
 
+# Length limits of the distribution spec and docker-registry (distribution/reference's
+# NameTotalLengthMax): a repository name counts its path only (<namespace>/<repository>,
+# not the host); a tag is at most 128 characters.
+REPOSITORY_MAX = 255
+TAG_MAX = 128
+
 # ICR namespace rules (IBM docs; the Terraform provider uses the same).
 NAMESPACE_MIN, NAMESPACE_MAX = 4, 30
 _NAMESPACE_CHARS = re.compile(r"^[a-z0-9_-]+$")
@@ -90,6 +96,9 @@ class ImageReference:
 
 
 def _check_tag(text, tag):
+    if isinstance(tag, str) and len(tag) > TAG_MAX:
+        raise IcrError("Invalid image reference %r: tag %r is %d characters long, at most %d are allowed (a tag must "
+                       "match [A-Za-z0-9_][A-Za-z0-9._-]{0,127})" % (text, tag, len(tag), TAG_MAX))
     if not isinstance(tag, str) or not _TAG.match(tag):
         raise IcrError("Invalid image reference %r: tag %r must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}"
                        % (text, tag))
@@ -144,6 +153,10 @@ def parse_reference(text, default_tag="latest"):
             raise IcrError("Invalid image reference %r: an ICR reference needs <domain>/<namespace>/<repository>"
                            % (text,))
         validate_namespace(path[0])
+    repository = "/".join(path)
+    if len(repository) > REPOSITORY_MAX:
+        raise IcrError("Invalid image reference %r: its repository name (<namespace>/<repository>, without the host) "
+                       "is %d characters long, at most %d are allowed" % (text, len(repository), REPOSITORY_MAX))
     if tag is None and digest is None:
         tag = default_tag
-    return ImageReference(registry.lower(), "/".join(path), tag, digest)
+    return ImageReference(registry.lower(), repository, tag, digest)

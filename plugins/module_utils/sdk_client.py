@@ -122,7 +122,16 @@ class SdkClient:
         self.service = service
 
     def _run(self, what, func):
-        return run_sdk_call(self.policy, what, func)
+        try:
+            return run_sdk_call(self.policy, what, func)
+        except IcrError as err:
+            # ICR answers a key of another account than the Account header with a bare
+            # "Authorization required" (CRG0014E); say which accounts disagree.
+            mismatch = self.session.account_mismatch() if err.status in (401, 403) else None
+            if not mismatch:
+                raise
+            raise IcrError("%s failed: %s" % (what, mismatch), status=err.status, code=err.code,
+                           transaction_id=err.transaction_id)
 
     def _call(self, what, operation, **kwargs):
         """Run SDK method ``operation`` with retries; return ``(result, http_status)``."""

@@ -27,10 +27,20 @@ options:
   state:
     description:
       - V(present) creates the namespace (and assigns it to O(resource_group_id) if it has no group yet).
-      - V(absent) deletes the namespace B(and every image in it), without recovery from the trash.
+      - V(absent) deletes the namespace B(and every image in it), tagged or untagged. ICR deletes those images for
+        good - they do not go to the trash and cannot be restored.
+      - V(absent) refuses a namespace that still holds images unless O(force=true); run it in check mode with
+        O(force=true) (and C(--diff)) to see which images would go.
     type: str
     choices: [present, absent]
     default: present
+  force:
+    description:
+      - With O(state=absent), delete the namespace even if it still holds images (they are deleted for good, not
+        moved to the trash).
+    type: bool
+    default: false
+    version_added: 0.1.0
   resource_group_id:
     description:
       - Resource group to create the namespace in, or to assign an unassigned namespace to.
@@ -60,10 +70,25 @@ EXAMPLES = r"""
     region: eu-de
     resource_group_id: 0be5ad401ae913d8ff665d92680664ed
 
-- name: Delete a namespace and every image in it
+- name: Delete an empty namespace (refused while it holds images)
   icr.registry.cr_namespace:
     name: old-apps
     state: absent
+
+- name: Preview which images deleting a namespace would destroy
+  icr.registry.cr_namespace:
+    name: old-apps
+    state: absent
+    force: true
+  check_mode: true
+  diff: true
+  register: doomed
+
+- name: Delete a namespace and every image in it, for good (no trash)
+  icr.registry.cr_namespace:
+    name: old-apps
+    state: absent
+    force: true
 
 - name: Credentials and region for a whole block
   module_defaults:
@@ -89,6 +114,30 @@ namespace:
     created_date: "2026-11-26T19:20:00Z"
     updated_date: "2026-11-26T19:20:00Z"
     resource_created_date: "2026-11-26T19:20:00Z"
+deleted:
+  description:
+    - With O(state=absent), the images deleted with the namespace (or that would be, in check mode), by repository
+      and build date; ICR deletes them for good. Empty otherwise.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - reference: us.icr.io/old-apps/app@sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
+      digest: sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
+      tags: ["1.0"]
+      created: 1764185000
+      size: 1066496
+diff:
+  description:
+    - The namespace before and after, when run with C(--diff); before a deletion, C(images) lists the images
+      that go with it (digest reference -> tags).
+  returned: when diff mode is on
+  type: dict
+  sample:
+    before:
+      name: old-apps
+      images: {"us.icr.io/old-apps/app@sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29": ["1.0"]}
+    after: {}
 actions:
   description: What was done (or would be done in check mode).
   returned: always
@@ -98,8 +147,12 @@ actions:
 """
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.icr_images import RepositoryDigests
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.module_utils.references import validate_namespace
+
+# Repositories named in the refusal of a namespace that holds images (the rest: "...").
+MAX_NAMED = 10
 
 
 class NamespaceWorker:
@@ -114,11 +167,14 @@ class NamespaceWorker:
 
     def __call__(self):
         before = self.api.get_namespace(self.name)
+        deleted = []
         if self.module.params["state"] == "present":
             after = self.present(before)
         else:
-            after = self.absent(before)
-        return self.module.result(self.actions, before=before or {}, after=after or {},
+            deleted = self.images(before)
+            after = self.absent(before, deleted)
+        shown = dict(before, images={e["reference"]: e["tags"] for e in deleted}) if deleted else before
+        return self.module.result(self.actions, before=shown or {}, after=after or {}, deleted=deleted,
                                   actions=self.actions, namespace=after or {})
 
     def _do(self, action, call):
@@ -146,9 +202,24 @@ class NamespaceWorker:
             return dict(before, resource_group=self.group)
         return self.api.get_namespace(self.name)
 
-    def absent(self, before):
-        if before is not None:
-            self._do("deleted namespace %s" % self.name, lambda: self.api.delete_namespace(self.name))
+    def images(self, namespace):
+        """Every image (tagged or untagged) of an existing namespace, by repository, newest first."""
+        if namespace is None:
+            return []
+        listings = RepositoryDigests.read_namespace(self.api, self.name)
+        return [listing.entry(digest) for _repository, listing in sorted(listings.items())
+                for digest in sorted(listing.digests, key=lambda d: (-listing.digests[d]["created"], d))]
+
+    def absent(self, before, images):
+        if before is None:
+            return None
+        if images and not self.module.params["force"]:
+            repositories = sorted({entry["reference"].partition("@")[0] for entry in images})
+            shown = ", ".join(repositories[:MAX_NAMED]) + (", ..." if len(repositories) > MAX_NAMED else "")
+            raise IcrError("Namespace %s holds %d images in %d repositories (%s); deleting it deletes them for good "
+                           "(they do not go to the trash): set force: true to delete it anyway"
+                           % (self.name, len(images), len(repositories), shown))
+        self._do("deleted namespace %s" % self.name, lambda: self.api.delete_namespace(self.name))
         return None
 
 
@@ -158,6 +229,7 @@ def main():
             name=dict(type="str", required=True),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             resource_group_id=dict(type="str"),
+            force=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

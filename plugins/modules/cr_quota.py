@@ -25,12 +25,14 @@ options:
   storage_megabytes:
     description:
       - Storage limit in megabytes (1 MB = 1,048,576 bytes); V(-1) for unlimited.
+      - At most 8796093022207 (ICR stores the limit in bytes as a 64-bit integer); other negative numbers are refused.
       - On the free plan the limit cannot be raised above the plan's 512 MB.
       - If not set, the current limit is kept.
     type: int
   traffic_megabytes:
     description:
       - Monthly pull-traffic limit in megabytes (1 MB = 1,048,576 bytes); V(-1) for unlimited.
+      - At most 8796093022207 (ICR stores the limit in bytes as a 64-bit integer); other negative numbers are refused.
       - On the free plan the limit cannot be raised above the plan's 5120 MB.
       - If not set, the current limit is kept.
     type: int
@@ -98,12 +100,13 @@ diff:
 
 from ansible.module_utils.common.text.formatters import bytes_to_human
 
-from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import INT64_MAX, IcrModule
 
 MEGABYTE = 1024 * 1024
 UNLIMITED = -1
 RESOURCES = ("storage", "traffic")
+# ICR takes megabytes but stores and reports bytes, as int64.
+MAX_MEGABYTES = INT64_MAX // MEGABYTE
 
 
 def megabytes_to_bytes(megabytes):
@@ -155,12 +158,6 @@ def describe(quota, limits=None):
     return result
 
 
-def validate_megabytes(name, value):
-    if value is not None and value < UNLIMITED:
-        raise IcrError("%s must be a whole number of megabytes, or -1 for unlimited; got %s" % (name, value))
-    return value
-
-
 def in_megabytes(limits):
     return {name + "_megabytes": bytes_to_megabytes(size) for name, size in sorted(limits.items())}
 
@@ -168,14 +165,15 @@ def in_megabytes(limits):
 class QuotaWorker:
     def __init__(self, module):
         self.module = module
+        self.wanted = {name: module.number(name + "_megabytes", maximum=MAX_MEGABYTES, also={UNLIMITED: "unlimited"},
+                                           unit="megabytes")
+                       for name in RESOURCES}
         self.api = module.api()
 
     def __call__(self):
-        wanted = {name: validate_megabytes(name + "_megabytes", self.module.params[name + "_megabytes"])
-                  for name in RESOURCES}
         quota = self.api.get_quota()
         before = limits_in_bytes(quota)
-        changes = limit_changes(before, wanted)
+        changes = limit_changes(before, self.wanted)
         after = dict(before)
         for option, megabytes in changes.items():
             after[option[:-len("_megabytes")]] = megabytes_to_bytes(megabytes)

@@ -12,7 +12,8 @@ module: cr_repo
 short_description: Delete or prune a whole repository in IBM Cloud Container Registry
 version_added: 1.0.0
 description:
-  - V(absent) deletes every image of a repository (all digests, tagged or untagged) with one bulk call.
+  - V(absent) deletes every image of a repository (all digests, tagged or untagged) with one bulk call; run it with
+    C(--check --diff) to see which images (digests and their tags) would go.
   - V(present) applies on-demand lifecycle rules to the repository; each rule is optional and, when not set, leaves
     the repository as it is.
   - Deleted images go to the trash, like C(ibmcloud cr image-rm) (restore them with M(icr.registry.cr_image_restore)).
@@ -40,6 +41,8 @@ options:
     description:
       - Keep the N newest images (by build date) and delete the others, tagged or not. Images without a build date
         are kept and not counted.
+      - With O(prune_untagged=true), untagged images are deleted and do not count toward the N, so N tagged images
+        stay even when untagged ones are newer.
     type: int
 extends_documentation_fragment:
   - icr.registry.icr
@@ -51,7 +54,10 @@ attributes:
     details:
       - Reports what would be deleted, from read calls only.
   diff_mode:
-    support: none
+    support: full
+    details:
+      - Lists the repository's images (digest references with their tags) before and after; the ones that go
+        are the victims.
   idempotent:
     support: full
 seealso:
@@ -89,6 +95,13 @@ kept:
   returned: always
   type: int
   sample: 5
+diff:
+  description: The repository's images (digest reference -> tags) before and after, when run with C(--diff).
+  returned: when diff mode is on
+  type: dict
+  sample: {"before": {"images": {"us.icr.io/team/app@sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29": ["old"],
+                                 "us.icr.io/team/app@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08": ["1.0"]}},
+           "after": {"images": {"us.icr.io/team/app@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08": ["1.0"]}}}
 """
 
 import json
@@ -106,8 +119,9 @@ def doomed_digests(listing, children, prune_untagged=None, keep_latest=None):
     if prune_untagged:
         doomed.update(d for d, item in candidates.items() if not item["tags"])
     if keep_latest is not None:
+        # Untagged digests being pruned go anyway: they must not take the place of a kept image.
         images = [(item["created"], d) for d, item in candidates.items()
-                  if item["created"] > 0 and not is_list_type(item["type"])]
+                  if item["created"] > 0 and not is_list_type(item["type"]) and d not in doomed]
         images.sort(reverse=True)  # newest first; the digest breaks ties the same way every run
         doomed.update(digest for _created, digest in images[keep_latest:])
     return doomed
@@ -117,11 +131,10 @@ class RepositoryWorker:
     def __init__(self, module):
         self.module = module
         self.params = module.params
+        module.number("keep_latest")
         ref, self.region = icr_reference(module, self.params["name"], default_tag=None)
         if ref.tag or ref.digest:
             raise IcrError("name %s must be a repository, without tag or digest" % self.params["name"])
-        if self.params["keep_latest"] is not None and self.params["keep_latest"] < 0:
-            raise IcrError("keep_latest must be zero or more")
         self.repository = repository_name(ref)
         self.api = module.api(self.region)
 
@@ -138,8 +151,12 @@ class RepositoryWorker:
         deleted = sorted((listing.entry(d) for d in doomed), key=lambda e: (-e["created"], e["digest"]))
         if deleted and not self.module.check_mode:
             self.bulk_delete([entry["reference"] for entry in deleted])
-        return dict(changed=bool(deleted), deleted=deleted, kept=len(listing.digests) - len(deleted),
-                    actions=["deleted %s" % entry["reference"] for entry in deleted])
+        before = listing.tags_by_reference()
+        after = {reference: tags for reference, tags in before.items()
+                 if reference.rpartition("@")[2] not in doomed}
+        return self.module.result(deleted, before={"images": before}, after={"images": after}, deleted=deleted,
+                                  kept=len(listing.digests) - len(deleted),
+                                  actions=["deleted %s" % entry["reference"] for entry in deleted])
 
     def children(self, digest):
         raw = self.api.get_image_manifest("%s@%s" % (self.repository, digest))[0]

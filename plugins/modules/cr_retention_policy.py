@@ -33,8 +33,18 @@ options:
     description:
       - How many images to keep in each repository, a whole number of at least 0.
       - V(all) (or V(-1)) keeps every image, which switches the policy off.
+      - V(0) keeps no image - ICR would move every dated image of every repository in the namespace to the trash at
+        once, then every new one daily. The module refuses it unless O(allow_delete_all=true) (IBM documents -1 to
+        switch the policy off and N to keep the N newest, and the API takes any whole number from -1 up, 0 included).
       - If not set, the current value is kept (V(all) when the namespace has no policy).
     type: raw
+  allow_delete_all:
+    description:
+      - Allow O(images_per_repo=0), a policy that trashes every image of the namespace. Without it, V(0) is refused
+        before any request.
+    type: bool
+    default: false
+    version_added: 0.1.0
   retain_untagged:
     description:
       - Whether untagged images are left out of the evaluation (kept whatever their age).
@@ -85,6 +95,12 @@ EXAMPLES = r"""
 - name: Show the images that would go to the trash
   ansible.builtin.debug:
     var: preview.analysis
+
+- name: Empty every repository of namespace scratch now and every day (images go to the trash)
+  icr.registry.cr_retention_policy:
+    namespace: scratch
+    images_per_repo: 0
+    allow_delete_all: true
 
 - name: Switch the policy off
   icr.registry.cr_retention_policy:
@@ -138,27 +154,24 @@ diff:
            "after": {"namespace": "team-a", "images_per_repo": 10, "retain_untagged": true}}
 """
 
+import re
+
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule, whole_number
 from ansible_collections.icr.registry.plugins.module_utils.references import validate_namespace
 
 KEEP_ALL = -1
 
 
 def parse_images_per_repo(value):
-    """The option as ICR's number: None stays None, V(all)/-1 -> -1, else a whole number >= 0."""
-    if value is None:
-        return None
+    """The option as ICR's number: None stays None, V(all)/-1 -> -1, else a whole number >= 0 (int64)."""
     if isinstance(value, str):
         text = value.strip()
         if text.lower() == "all":
             return KEEP_ALL
-        if text.lstrip("-").isdigit():
+        if re.match(r"^-?[0-9]+$", text):
             value = int(text)
-    if isinstance(value, bool) or not isinstance(value, int) or value < KEEP_ALL:
-        raise IcrError("images_per_repo must be a whole number of at least 0, or 'all' (-1) to keep all images; got %r"
-                       % (value,))
-    return value
+    return whole_number("images_per_repo", value, also={KEEP_ALL: "'all': keep all images"})
 
 
 def normalize_policy(namespace, raw):
@@ -202,6 +215,16 @@ class RetentionPolicyWorker:
     def __init__(self, module):
         self.module = module
         self.params = module.params
+        self.namespace = validate_namespace(self.params["namespace"])
+        self.images_per_repo = parse_images_per_repo(self.params["images_per_repo"])
+        if self.images_per_repo == 0 and not self.params["allow_delete_all"]:
+            raise IcrError("images_per_repo 0 keeps no image: it would move every image of namespace %s to the trash, "
+                           "now and daily; set allow_delete_all: true if that is what you want" % self.namespace)
+        chosen = self.images_per_repo is not None or self.params["retain_untagged"] is not None
+        if self.params["state"] == "present" and not chosen:
+            raise IcrError("state=present needs images_per_repo or retain_untagged")
+        if self.params["state"] == "absent" and chosen:
+            raise IcrError("images_per_repo and retain_untagged apply to state=present only")
         self.api = module.api()
 
     def current_policy(self, namespace):
@@ -216,14 +239,8 @@ class RetentionPolicyWorker:
         return normalize_policy(namespace, raw)
 
     def __call__(self):
-        namespace = validate_namespace(self.params["namespace"])
+        namespace, images_per_repo = self.namespace, self.images_per_repo
         state = self.params["state"]
-        images_per_repo = parse_images_per_repo(self.params["images_per_repo"])
-        chosen = images_per_repo is not None or self.params["retain_untagged"] is not None
-        if state == "present" and not chosen:
-            raise IcrError("state=present needs images_per_repo or retain_untagged")
-        if state == "absent" and chosen:
-            raise IcrError("images_per_repo and retain_untagged apply to state=present only")
 
         before = self.current_policy(namespace)
         after = desired_policy(before, state, images_per_repo, self.params["retain_untagged"])
@@ -245,6 +262,7 @@ def main():
             namespace=dict(type="str", required=True),
             images_per_repo=dict(type="raw"),
             retain_untagged=dict(type="bool"),
+            allow_delete_all=dict(type="bool", default=False),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         supports_check_mode=True,

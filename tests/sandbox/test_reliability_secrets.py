@@ -65,6 +65,7 @@ PLAYBOOK = """
         name: "{{ ns }}"
         region: "{{ item }}"
         state: absent
+        force: true
       loop: [us-south, eu-de]
 """
 

@@ -158,6 +158,9 @@ class FakeIcr(BaseHTTPRequestHandler):
 
     def do_PUT(self):
         self.seen.append(("PUT", self.path, dict(self.headers)))
+        if self.headers["Account"] != "acc-from-token":  # as ICR (and the sandbox) answer
+            self._answer(401, {"errors": [{"code": "CRG0014E", "message": "Authorization required."}]})
+            return
         self._answer(201, {"namespace": self.path.rsplit("/", 1)[1]})
 
 
@@ -193,6 +196,36 @@ def test_wrong_key_is_a_clear_error_without_the_key(fake_icr):
     assert text.startswith("Getting an IAM token from %s failed: Provided API key could not be found" % fake_icr)
     assert "(HTTP 400, code BXNIM0415E)" in text
     assert "bad-secret-key" not in text
+
+
+def test_a_key_of_another_account_gets_a_hint_instead_of_a_bare_refusal(fake_icr):
+    session = IamSession("good-key", fake_icr, account_id="stale-acc", timeout=5)
+    with pytest.raises(IcrError) as info:
+        IcrApi(session, fake_icr).create_namespace("ns1x")
+    assert str(info.value) == ("Creating namespace ns1x failed: the API key belongs to account acc-from-token but "
+                               "account_id is stale-acc (IC_ACCOUNT_ID?) (HTTP 401, code CRG0014E)")
+
+
+class MismatchedSession(FakeSession):
+    def __init__(self, policy, mismatch):
+        super().__init__(policy)
+        self.mismatch = mismatch
+
+    def account_mismatch(self):
+        return self.mismatch
+
+
+def test_other_refusals_keep_the_server_message():
+    refusal = api_exception(401, {"errors": [{"code": "CRG0014E", "message": "Authorization required."}]})
+    service = FakeService(list_namespaces=[refusal])
+    api = IcrApi(MismatchedSession(RetryPolicy(), None), "http://x", service=service)
+    with pytest.raises(IcrError, match="Listing namespaces failed: Authorization required"):
+        api.list_namespaces()
+    service = FakeService(get_plans=[api_exception(404, {})])
+    api = IcrApi(MismatchedSession(RetryPolicy(), "accounts differ"), "http://x", service=service)
+    with pytest.raises(IcrError) as info:
+        api.get_plan()
+    assert info.value.status == 404 and "accounts differ" not in str(info.value)
 
 
 def test_missing_key():

@@ -8,7 +8,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary
-from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import INT64_MAX, IcrModule, whole_number
 from module_runner import Exit, patch_exits
 
 ENV = ("IC_API_KEY", "IBMCLOUD_API_KEY", "IC_REGION", "IBMCLOUD_REGION", "IC_ACCOUNT_ID", "ICR_ENDPOINTS",
@@ -179,3 +179,54 @@ def test_check_and_diff_mode_proxies():
     with patch_module_args({"_ansible_check_mode": True, "_ansible_diff": True}):
         module = IcrModule(supports_check_mode=True)
     assert module.check_mode and module.diff_mode
+
+
+@pytest.mark.parametrize("key", [" ", "   ", "\t\n"])
+def test_blank_api_key_fails_in_one_readable_line_before_any_request(monkeypatch, key):
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.parameters import remove_values
+
+    def fail_as_printed(self, **result):  # what Ansible prints: the message after masking
+        raise Exit(True, dict(result, msg=remove_values(result["msg"], self.no_log_values)))
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_as_printed)
+    monkeypatch.setattr(IcrModule, "session", property(lambda self: pytest.fail("no IAM request expected")))
+    with pytest.raises(Exit) as info:
+        make({"api_key": key})
+    assert info.value.failed
+    assert info.value.result["msg"] == ("api_key is blank: set it (or IC_API_KEY / IBMCLOUD_API_KEY) to an "
+                                        "IBM Cloud API key")
+
+
+def test_blank_api_key_from_the_environment_is_refused_too(monkeypatch):
+    monkeypatch.setenv("IC_API_KEY", "  ")
+    with pytest.raises(Exit) as info:
+        make()
+    assert info.value.failed and "api_key is blank" in info.value.result["msg"]
+
+
+@pytest.mark.parametrize("value, minimum, maximum, also, message", [
+    (-1, 0, INT64_MAX, None, "keep_latest must be a whole number of at least 0; got -1"),
+    (True, 0, INT64_MAX, None, "got True"),
+    (2.5, 0, INT64_MAX, None, "got 2.5"),
+    (11, 0, 10, None, "keep_latest must be a whole number from 0 to 10; got 11"),
+    (2 ** 63, 0, INT64_MAX, None, "from 0 to 9223372036854775807; got 9223372036854775808"),
+    (-2, 0, 10, {-1: "unlimited"}, "from 0 to 10, or -1 (unlimited); got -2"),
+])
+def test_whole_number_refuses_in_one_line(value, minimum, maximum, also, message):
+    with pytest.raises(IcrError) as info:
+        whole_number("keep_latest", value, minimum, maximum, also)
+    assert message in str(info.value)
+
+
+def test_whole_number_accepts():
+    assert whole_number("n", None) is None
+    assert whole_number("n", 0) == 0 and whole_number("n", INT64_MAX) == INT64_MAX
+    assert whole_number("n", -1, also={-1: "unlimited"}) == -1
+
+
+def test_timeout_and_retries_are_checked_by_the_module_base():
+    for args, message in (({"timeout": 0}, "timeout must be a whole number of at least 1; got 0"),
+                          ({"retries": -1}, "retries must be a whole number of at least 0; got -1")):
+        with pytest.raises(Exit) as info:
+            make(args)
+        assert info.value.failed and info.value.result["msg"] == message

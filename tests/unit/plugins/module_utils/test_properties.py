@@ -186,6 +186,20 @@ def test_invalid_reference_names_the_rule(case, how, junk):
 
 
 @CASES
+@given(references(), st.integers(min_value=200, max_value=320))
+def test_repository_names_are_at_most_255_characters_without_the_host(case, length):
+    _text, host, repository, tag, _digest = case
+    assume(length - len(repository) >= 2)
+    path = repository + "/" + "a" * (length - len(repository) - 1)  # the grammar has no component limit
+    if length <= 255:
+        assert parse_reference(host + "/" + path).repository == path
+    else:
+        with pytest.raises(IcrError) as info:
+            parse_reference(host + "/" + path + (":" + tag if tag else ""))
+        assert "is %d characters long, at most 255 are allowed" % length in str(info.value)
+
+
+@CASES
 @given(st.text(max_size=100))
 def test_any_text_parses_or_raises_icr_error(text):
     try:

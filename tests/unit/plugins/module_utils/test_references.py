@@ -156,3 +156,25 @@ def test_bad_endpoints_file(tmp_path, content, rule):
 def test_missing_endpoints_file(tmp_path):
     with pytest.raises(IcrError, match="Cannot read endpoints file"):
         Endpoints.load(str(tmp_path / "nope.json"))
+
+
+def test_repository_name_length_is_the_path_without_the_host():
+    longest = "ns1x/" + "a" * (255 - len("ns1x/"))
+    assert parse_reference("us.icr.io/" + longest).repository == longest
+    assert parse_reference("127.0.0.1:5201/" + longest + ":t").repository == longest
+    with pytest.raises(IcrError, match="repository name .* is 256 characters long, at most 255 are allowed"):
+        parse_reference("us.icr.io/" + longest + "b")
+
+
+def test_a_294_character_name_is_refused_in_one_line():
+    with pytest.raises(IcrError) as info:
+        parse_reference("us.icr.io/ns1x/" + "/".join(["abcdefghi"] * 29) + ":1.0")
+    assert "is 294 characters long, at most 255" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_tag_length_limit_is_128():
+    assert parse_reference("us.icr.io/ns1x/app:" + "t" * 128).tag == "t" * 128
+    with pytest.raises(IcrError, match=r"tag '.*' is 129 characters long, at most 128 are allowed"):
+        parse_reference("us.icr.io/ns1x/app:" + "t" * 129)
+    with pytest.raises(IcrError, match="at most 128"):
+        parse_reference("us.icr.io/ns1x/app").with_tag("t" * 200)

@@ -2,9 +2,10 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 import pytest
 
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.modules import cr_quota as mod
 from fake_api import MB
-from module_runner import run
+from module_runner import patch_exits, run
 
 
 @pytest.mark.parametrize("megabytes, size", [(-1, -1), (0, 0), (1, MB), (500, 524288000), (512, 536870912)])
@@ -66,3 +67,20 @@ def test_sets_only_the_differing_limit_then_idempotent(api):
 def test_refuses_below_unlimited(api):
     out = run(mod, {"traffic_megabytes": -5})
     assert out.failed and "traffic_megabytes" in out.result["msg"] and api.writes == []
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"storage_megabytes": 8796093022208}, "storage_megabytes must be a whole number of megabytes from 0 to "
+                                           "8796093022207, or -1 (unlimited); got 8796093022208"),
+    ({"traffic_megabytes": -2}, "traffic_megabytes must be a whole number of megabytes from 0 to 8796093022207"),
+])
+def test_limits_the_api_cannot_store_fail_before_any_request(monkeypatch, args, message):
+    monkeypatch.setattr(IcrModule, "api", lambda self, region=None: pytest.fail("no API call expected"))
+    patch_exits(monkeypatch)
+    out = run(mod, args)
+    assert out.failed and message in out.result["msg"] and "\n" not in out.result["msg"]
+
+
+def test_the_largest_storable_limit_is_accepted(api):
+    out = run(mod, {"storage_megabytes": mod.MAX_MEGABYTES})
+    assert out.result["quota"]["storage"]["limit_bytes"] == mod.MAX_MEGABYTES * MB <= 2 ** 63 - 1

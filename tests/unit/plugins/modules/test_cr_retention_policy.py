@@ -3,9 +3,10 @@
 import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.modules import cr_retention_policy as mod
 from fake_api import dg
-from module_runner import run
+from module_runner import patch_exits, run
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def test_parse_images_per_repo(value, expected):
     assert mod.parse_images_per_repo(value) == expected
 
 
-@pytest.mark.parametrize("value", ["some", -2, "-2", True, 2.5, "", [3]])
+@pytest.mark.parametrize("value", ["some", -2, "-2", True, 2.5, "", [3], "--3", "1.5", 2 ** 63])
 def test_parse_images_per_repo_refuses(value):
     with pytest.raises(IcrError, match="images_per_repo"):
         mod.parse_images_per_repo(value)
@@ -97,3 +98,34 @@ def test_bad_arguments_fail_in_one_line(api, args, message):
     out = run(mod, args)
     assert out.failed and message in out.result["msg"] and "\n" not in out.result["msg"]
     assert api.writes == []
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"images_per_repo": -3}, "images_per_repo must be a whole number of at least 0, or -1 ('all': keep all images)"),
+    ({"images_per_repo": "--3"}, "got '--3'"),
+    ({"state": "present"}, "state=present needs images_per_repo or retain_untagged"),
+    ({"namespace": "ab"}, "4 to 30"),
+])
+def test_bad_options_fail_before_any_request(monkeypatch, args, message):
+    monkeypatch.setattr(IcrModule, "api", lambda self, region=None: pytest.fail("no API call expected"))
+    patch_exits(monkeypatch)
+    out = run(mod, dict({"namespace": "team-a"}, **args))
+    assert out.failed and message in out.result["msg"]
+
+
+@pytest.mark.parametrize("zero", [0, "0", " 0 "])
+def test_zero_images_per_repo_is_refused_before_any_request_unless_allowed(monkeypatch, zero):
+    monkeypatch.setattr(IcrModule, "api", lambda self, region=None: pytest.fail("no API call expected"))
+    patch_exits(monkeypatch)
+    out = run(mod, {"namespace": "team-a", "images_per_repo": zero}, check=True)
+    assert out.failed and out.result["msg"] == (
+        "images_per_repo 0 keeps no image: it would move every image of namespace team-a to the trash, now and "
+        "daily; set allow_delete_all: true if that is what you want")
+
+
+def test_zero_with_allow_delete_all_trashes_every_dated_image(api):
+    preview = run(mod, {"namespace": "team-a", "images_per_repo": 0, "allow_delete_all": True}, check=True).result
+    assert preview["changed"] and preview["deleted_count"] == 4 and api.writes == []
+    out = run(mod, {"namespace": "team-a", "images_per_repo": 0, "allow_delete_all": True}).result
+    assert out["changed"] and api.writes == [("set_retention_policy", "team-a", 0, False)]
+    assert not api.repos["us.icr.io/team-a/app"] and len(api.trash) == 4

@@ -5,6 +5,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Sanity runs with the oldest and the newest ansible-core that meta/runtime.yml claims:
+# the newest is constraints.txt's (in .venv), the oldest requirements-oldest.txt's.
+VENV_OLDEST := .venv-oldest
 STATE := .sandbox
 SANDBOX := PYTHONPATH=sandbox $(PY) -m icr_sandbox
 SANITY_ROOT := .build/sanity
@@ -14,7 +17,7 @@ TARBALL := .build/icr-registry-$(VERSION).tar.gz
 COLLECTION_LINK := .build/collections/ansible_collections/icr/registry
 
 .PHONY: help demo test venv system-deps sandbox-up sandbox-down sandbox-status \
-        build pip-bootstrap sanity lint units conformance integration gate clean
+        venv-oldest build pip-bootstrap sanity sanity-newest sanity-oldest ee lint units conformance integration gate clean
 
 help:
 	@echo "make demo   set everything up, start the sandbox, run playbooks/demo.yml, stop it"
@@ -25,6 +28,12 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+venv-oldest: $(VENV_OLDEST)/.installed
+$(VENV_OLDEST)/.installed: requirements-oldest.txt
+	test -x $(VENV_OLDEST)/bin/python || $(PYTHON) -m venv $(VENV_OLDEST)
+	$(VENV_OLDEST)/bin/python -m pip install -q --disable-pip-version-check -r requirements-oldest.txt
 	touch $@
 
 system-deps:
@@ -49,16 +58,26 @@ build: venv
 	@echo "built and installed $(TARBALL)"
 
 # ansible-test bootstraps pip in each test venv with get-pip.py, which it cannot
-# download here; it uses a cached copy first, named after the pip version it wants.
-pip-bootstrap: venv
+# download here; it uses a cached copy first, named after the pip version it wants
+# (each ansible-core pins its own).
+pip-bootstrap: venv venv-oldest
 	tools/cache-get-pip.sh $(PY)
+	tools/cache-get-pip.sh $(VENV_OLDEST)/bin/python
 
 # This checkout as the collection icr.registry, for playbooks and integration tests.
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@) && ln -sfn $(CURDIR) $@
 
+# One build, checked by both ansible-cores (each reads its tests/sanity/ignore-2.X.txt).
 sanity: build pip-bootstrap
+	$(MAKE) --no-print-directory sanity-newest sanity-oldest
+
+# Each needs `make build pip-bootstrap` first.
+sanity-newest:
 	cd $(SANITY_TREE) && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --local --python 3.11 --color no
+
+sanity-oldest:
+	cd $(SANITY_TREE) && PATH=$(CURDIR)/$(VENV_OLDEST)/bin:$$PATH ansible-test sanity --local --python 3.11 --color no
 
 lint: venv
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-lint --profile production --nocolor

@@ -17,7 +17,7 @@ TARBALL := .build/icr-registry-$(VERSION).tar.gz
 COLLECTION_LINK := .build/collections/ansible_collections/icr/registry
 
 .PHONY: help demo test venv system-deps sandbox-up sandbox-down sandbox-status \
-        venv-oldest build pip-bootstrap sanity sanity-newest sanity-oldest ee lint units conformance integration gate clean
+        venv-oldest build pip-bootstrap sanity sanity-newest sanity-oldest lint units conformance integration gate clean
 
 help:
 	@echo "make demo   set everything up, start the sandbox, run playbooks/demo.yml, stop it"

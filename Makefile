@@ -21,8 +21,8 @@ COLLECTION_LINK := .build/collections/ansible_collections/icr/registry
 
 help:
 	@echo "make demo   set everything up, start the sandbox, run playbooks/demo.yml, stop it"
-	@echo "make test   the whole gate: sanity, lint, unit tests, sandbox conformance, integration"
-	@echo "make sandbox-up | sandbox-down | build | sanity | lint | units | conformance | integration"
+	@echo "make test   the whole gate: sanity (oldest and newest ansible-core), lint, unit tests, sandbox conformance, integration"
+	@echo "make sandbox-up | sandbox-down | build | sanity | sanity-newest | sanity-oldest | lint | units | conformance | integration"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -68,15 +68,13 @@ pip-bootstrap: venv venv-oldest
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@) && ln -sfn $(CURDIR) $@
 
-# One build, checked by both ansible-cores (each reads its tests/sanity/ignore-2.X.txt).
-sanity: build pip-bootstrap
-	$(MAKE) --no-print-directory sanity-newest sanity-oldest
+# One build, checked by both ansible-cores in turn (each reads its tests/sanity/ignore-2.X.txt).
+sanity: sanity-newest sanity-oldest
 
-# Each needs `make build pip-bootstrap` first.
-sanity-newest:
+sanity-newest: build pip-bootstrap
 	cd $(SANITY_TREE) && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --local --python 3.11 --color no
 
-sanity-oldest:
+sanity-oldest: build pip-bootstrap
 	cd $(SANITY_TREE) && PATH=$(CURDIR)/$(VENV_OLDEST)/bin:$$PATH ansible-test sanity --local --python 3.11 --color no
 
 lint: venv

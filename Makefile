@@ -5,6 +5,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Sanity runs with the oldest and the newest ansible-core that meta/runtime.yml claims:
+# the newest is constraints.txt's (in .venv), the oldest requirements-oldest.txt's.
+VENV_OLDEST := .venv-oldest
 STATE := .sandbox
 SANDBOX := PYTHONPATH=sandbox $(PY) -m icr_sandbox
 SANITY_ROOT := .build/sanity
@@ -14,17 +17,23 @@ TARBALL := .build/icr-registry-$(VERSION).tar.gz
 COLLECTION_LINK := .build/collections/ansible_collections/icr/registry
 
 .PHONY: help demo test venv system-deps sandbox-up sandbox-down sandbox-status \
-        build pip-bootstrap sanity lint units conformance integration gate clean
+        venv-oldest build pip-bootstrap sanity sanity-newest sanity-oldest lint units conformance integration gate clean
 
 help:
 	@echo "make demo   set everything up, start the sandbox, run playbooks/demo.yml, stop it"
-	@echo "make test   the whole gate: sanity, lint, unit tests, sandbox conformance, integration"
-	@echo "make sandbox-up | sandbox-down | build | sanity | lint | units | conformance | integration"
+	@echo "make test   the whole gate: sanity (oldest and newest ansible-core), lint, unit tests, sandbox conformance, integration"
+	@echo "make sandbox-up | sandbox-down | build | sanity | sanity-newest | sanity-oldest | lint | units | conformance | integration"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+venv-oldest: $(VENV_OLDEST)/.installed
+$(VENV_OLDEST)/.installed: requirements-oldest.txt
+	test -x $(VENV_OLDEST)/bin/python || $(PYTHON) -m venv $(VENV_OLDEST)
+	$(VENV_OLDEST)/bin/python -m pip install -q --disable-pip-version-check -r requirements-oldest.txt
 	touch $@
 
 system-deps:
@@ -49,16 +58,24 @@ build: venv
 	@echo "built and installed $(TARBALL)"
 
 # ansible-test bootstraps pip in each test venv with get-pip.py, which it cannot
-# download here; it uses a cached copy first, named after the pip version it wants.
-pip-bootstrap: venv
+# download here; it uses a cached copy first, named after the pip version it wants
+# (each ansible-core pins its own).
+pip-bootstrap: venv venv-oldest
 	tools/cache-get-pip.sh $(PY)
+	tools/cache-get-pip.sh $(VENV_OLDEST)/bin/python
 
 # This checkout as the collection icr.registry, for playbooks and integration tests.
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@) && ln -sfn $(CURDIR) $@
 
-sanity: build pip-bootstrap
+# One build, checked by both ansible-cores in turn (each reads its tests/sanity/ignore-2.X.txt).
+sanity: sanity-newest sanity-oldest
+
+sanity-newest: build pip-bootstrap
 	cd $(SANITY_TREE) && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --local --python 3.11 --color no
+
+sanity-oldest: build pip-bootstrap
+	cd $(SANITY_TREE) && PATH=$(CURDIR)/$(VENV_OLDEST)/bin:$$PATH ansible-test sanity --local --python 3.11 --color no
 
 lint: venv
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-lint --profile production --nocolor

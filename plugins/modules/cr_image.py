@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_image
 short_description: Build, pull or take a local image and push it to IBM Cloud Container Registry, or delete an image
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - With O(state=present), gets an image into a Docker engine (build it, pull it from any registry, or take one the
     engine already has) and pushes it to one or more ICR references.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_image_copy
 short_description: Copy an image between registries without a Docker daemon
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Copies an image, or a multi-platform index, from any registry into one or more ICR repositories,
     possibly in several regions, straight through the registries' C(/v2) API.

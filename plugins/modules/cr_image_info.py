@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_image_info
 short_description: List and inspect images in IBM Cloud Container Registry
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Lists the images of the account in one region, optionally limited to a namespace or a repository, and inspects
     named images (configuration, layers, size, build date), optionally with their raw manifest.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_image_tag
 short_description: Add, move or remove tags of an image in IBM Cloud Container Registry, server-side
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Makes tags point at the image of O(source) (C(ibmcloud cr image-tag)) or removes tags (C(ibmcloud cr image-untag)),
     without pulling or pushing anything.

@@ -289,6 +289,7 @@ class ImageCopy:
             self._copied[client.host] = dest.repository
         return dict(described, **outcome.as_dict())
 
+
 def main():
     module = IcrModule(
         argument_spec=dict(

@@ -44,8 +44,8 @@ def test_absent_removes_only_named_existing_tags(api):
     api.add_image(REPO, dg("a"), ["1.0", "candidate", "keep"])
     result = run(cr_image_tag, {"name": REPO + ":1.0", "tags": ["candidate", "gone"], "state": "absent"}).result
     assert result["changed"] and api.writes == [("untag_image", REPO + ":candidate")]
-    assert [(item["name"], item["action"]) for item in result["tags"]] == [(REPO + ":candidate", "removed"),
-                                                                          (REPO + ":gone", "absent")]
+    assert [(item["name"], item["action"]) for item in result["tags"]] == \
+        [(REPO + ":candidate", "removed"), (REPO + ":gone", "absent")]
     assert api.repos[REPO][dg("a")]["tags"] == ["1.0", "keep"]
 
 

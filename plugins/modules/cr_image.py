@@ -255,8 +255,8 @@ images:
     digest: {description: Manifest digest (in check mode as for RV(digest))., type: str}
     repo_digest: {description: Reference pinned to the digest., type: str}
     size: {description: Bytes in the registry., type: int}
-    pushed: {description: Whether it was (in check mode, would be) pushed., type: bool}
-    namespace_created: {description: Whether its namespace was (in check mode, would be) created., type: bool}
+    pushed: {description: Whether it was pushed (in check mode - would be)., type: bool}
+    namespace_created: {description: Whether its namespace was created (in check mode - would be)., type: bool}
     blobs_copied: {description: Blobs (config and layers) uploaded by this push; 0 in check mode., type: int}
     blobs_skipped: {description: Blobs the repository already had; 0 in check mode., type: int}
     blobs_mounted: {description: Blobs mounted from another repository of the same region pushed by this task., type: int}

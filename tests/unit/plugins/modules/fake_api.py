@@ -166,8 +166,8 @@ class FakeIcrApi:
         if "@" in reference:
             repository, digest = reference.split("@", 1)
             return repository, None, digest
-        head, _, last = reference.rpartition("/")
-        name, _, tag = last.partition(":")
+        head, _slash, last = reference.rpartition("/")
+        name, _colon, tag = last.partition(":")
         return "%s/%s" % (head, name), tag or "latest", None
 
     def _resolve(self, reference):

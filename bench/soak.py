@@ -139,7 +139,7 @@ class Soak:
     def tag(self, i):
         dest = "us.icr.io/%s/base:t%d" % (self.src_ns, i)
         act = lambda: run_module("cr_image_tag", {  # noqa: E731
-            "source": "us.icr.io/%s/base:1" % self.src_ns, "tags": [dest]}, self.sandbox.env())
+            "name": "us.icr.io/%s/base:1" % self.src_ns, "tags": [dest]}, self.sandbox.env())
         return None, act, lambda result: self.sandbox.digest("us-south", dest) == self.base_digest
 
     def copy(self, i):

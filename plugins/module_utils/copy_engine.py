@@ -211,6 +211,16 @@ def blob_failure_is_transient(exc):
     return registry_failure_is_transient(exc)
 
 
+def unique_blobs(images):
+    """The descriptors of every blob the image manifests reference, each once, largest first
+    (the pool finishes when its longest stream does)."""
+    blobs = {}
+    for image in images:
+        for blob in image.blobs():
+            blobs.setdefault(blob["digest"], blob)
+    return sorted(blobs.values(), key=lambda d: -int(d.get("size") or 0))
+
+
 class CopyEngine:
     """Copies one source image to destinations with a bounded pool of ``parallel`` threads.
 
@@ -254,12 +264,7 @@ class CopyEngine:
             mount_from = source.repository
         if mount_from == repository:
             mount_from = None
-        blobs = {}
-        for image in images:
-            for blob in image.blobs():
-                blobs.setdefault(blob["digest"], blob)
-        # Largest first: the pool finishes when its longest stream does.
-        ordered = sorted(blobs.values(), key=lambda d: -int(d.get("size") or 0))
+        ordered = unique_blobs(images)
         abort = threading.Event()
 
         def task(descriptor):
@@ -275,6 +280,16 @@ class CopyEngine:
                 self.before_tag()
             dest.put_manifest(repository, tag or source.digest, source.manifest)
         result.seconds = time.monotonic() - started
+        return result
+
+    @staticmethod
+    def predict_into_empty(source):
+        """What ``copy`` would report for a repository that does not exist yet (check mode before
+        a namespace is created, when there is no registry to ask): every blob copied."""
+        result = CopyResult()
+        result.changed = True
+        for descriptor in unique_blobs(source.images()):
+            result.count("copied", int(descriptor.get("size") or 0))
         return result
 
     def _run_all(self, func, items, abort):

@@ -16,8 +16,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
+import re
+import time
+
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.references import parse_reference
+
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$")
 
 
 def locate_reference(module, text, default_tag="latest"):
@@ -34,6 +40,25 @@ def icr_reference(module, text, default_tag="latest", what="name"):
         raise IcrError("%s %s is not an ICR image: its registry %s serves no ICR region (expected "
                        "<region domain>/<namespace>/<repository>)" % (what, text, ref.registry))
     return ref.with_registry(region.domain), region
+
+
+def epoch_seconds(value):
+    """An image's ``created`` as the collection returns it everywhere: integer seconds since the
+    epoch (UTC), 0 when unknown. ICR lists it as seconds already and inspects it as the image
+    config's RFC 3339 text (``2024-03-01T00:00:00.123456789Z``), which is converted here."""
+    if isinstance(value, bool) or value is None:
+        return 0
+    if isinstance(value, (int, float)):
+        return int(value)
+    match = _RFC3339.match(str(value).strip())
+    if not match:
+        return 0
+    day, clock, _zulu, sign, hours, minutes = match.groups()
+    seconds = calendar.timegm(time.strptime("%sT%s" % (day, clock), "%Y-%m-%dT%H:%M:%S"))
+    if sign:
+        offset = int(hours) * 3600 + int(minutes) * 60
+        seconds -= offset if sign == "+" else -offset
+    return max(0, seconds)
 
 
 def is_list_type(manifest_type):

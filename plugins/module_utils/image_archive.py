@@ -169,14 +169,17 @@ def gzip_file(source, target, level=GZIP_LEVEL):
 
 
 class DigestMemo:
-    """What gzip made of each layer before on this host: ``diff_id -> (digest, size)``.
+    """What gzip made of each layer before on this host: ``diff_id -> (digest, size)``; and the
+    size of each image config exported before: ``image ID -> (image ID, size)``.
 
     The compression is reproducible, so this is a fact about the layer: a layer pushed once
     need not be compressed again to name it in a manifest, and when the registry already
     has it (a rebuild on the same base) it is not compressed at all. docker keeps the same
-    record for its pushes. A JSON file of digests only (no secret), mode 0600, at most
-    ``limit`` entries, written atomically; unreadable means empty. Entries are keyed by the
-    gzip_chunks format, the zlib version and the level, whose output they describe.
+    record for its pushes. With the config's size too, the manifest a push of a known image
+    writes can be named without exporting it (``predict_manifest``, cr_image's check mode).
+    A JSON file of digests only (no secret), mode 0600, at most ``limit`` entries, written
+    atomically; unreadable means empty. Entries are keyed by the gzip_chunks format, the zlib
+    version and the level, whose output they describe.
     """
 
     def __init__(self, path, limit=10000):
@@ -285,6 +288,26 @@ def _member(members, name, what):
     return member
 
 
+def archive_manifest(config_digest, config_size, layers):
+    """The Docker v2 manifest a push of an exported image writes: its config, then its gzip
+    ``layers`` (``[(digest, size)]``) in order. The same bytes for the same image, every time."""
+    doc = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
+           "config": {"mediaType": DOCKER_CONFIG, "size": config_size, "digest": config_digest},
+           "layers": [{"mediaType": DOCKER_LAYER_GZIP, "size": size, "digest": digest} for digest, size in layers]}
+    return Manifest.from_bytes(json.dumps(doc, indent=3).encode("utf-8"), DOCKER_MANIFEST)
+
+
+def predict_manifest(memo, image_id, diff_ids):
+    """The manifest a push of ``image_id`` (whose config lists ``diff_ids``) would write, named from
+    the DigestMemo alone - no export - or None when the memo lacks its config or one of its layers
+    (an image this host never pushed, or layers the engine exports compressed already)."""
+    config = memo.get(image_id)
+    layers = [memo.get(diff_id) for diff_id in diff_ids or []]
+    if config is None or config[0] != image_id or not layers or None in layers:
+        return None
+    return archive_manifest(image_id, config[1], layers)
+
+
 class ArchiveImage:
     """A spooled image as a copy-engine source: a Docker v2 manifest over local blobs."""
 
@@ -295,14 +318,10 @@ class ArchiveImage:
         """``config``: SpooledMember; ``layers``: ``[(path, digest, size, compress)]`` in order;
         ``compress``: the file is the uncompressed layer, gzipped only if a registry lacks it."""
         self._blobs = {config.digest: (config.path, False)}
-        descriptors = []
         for path, digest, size, compress in layers:
             self._blobs[digest] = (path, compress)
-            descriptors.append({"mediaType": DOCKER_LAYER_GZIP, "size": size, "digest": digest})
-        doc = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
-               "config": {"mediaType": DOCKER_CONFIG, "size": config.size, "digest": config.digest},
-               "layers": descriptors}
-        self.manifest = Manifest.from_bytes(json.dumps(doc, indent=3).encode("utf-8"), DOCKER_MANIFEST)
+        self.manifest = archive_manifest(config.digest, config.size,
+                                         [(digest, size) for _path, digest, size, _compress in layers])
 
     @property
     def digest(self):
@@ -333,6 +352,8 @@ def spool_archive(chunks, directory, image_id, parallel=2, memo=None):
     config = _member(members, entry.get("Config"), "image config")
     if config.digest != image_id:
         raise ArchiveError("the engine exported config %s for image %s" % (config.digest, image_id))
+    if memo is not None:
+        memo.put(image_id, config.digest, config.size)
     try:
         diff_ids = json.loads(_member_bytes(config))["rootfs"]["diff_ids"]
     except (ValueError, KeyError, TypeError) as exc:

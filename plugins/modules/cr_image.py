@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_image
 short_description: Build, pull or take a local image and push it to IBM Cloud Container Registry, or delete an image
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - With O(state=present), gets an image into a Docker engine (build it, pull it from any registry, or take one the
     engine already has) and pushes it to one or more ICR references.
@@ -85,12 +85,14 @@ options:
     description:
       - Platform to build or pull, for example V(linux/amd64). Default the engine's.
     type: str
-  pull:
+  pull_base_image:
     description:
-      - With O(source=build), pull a newer version of the base images while building. The build then always runs;
-        the result counts as a change only when the image ID changes.
+      - With O(source=build), pull a newer version of the base images while building (C(docker build --pull)). The
+        build then always runs; the result counts as a change only when the image ID changes.
+      - Not to be confused with O(source=pull), which pulls the image to push.
     type: bool
     default: false
+    aliases: [pull]
   nocache:
     description:
       - With O(source=build), build without the engine's build cache. The build always runs and makes a new image,
@@ -100,17 +102,19 @@ options:
   source_image:
     description:
       - With O(source=pull), the image to pull, for example V(docker.io/library/nginx:1.27) or V(quay.io/org/app@sha256:...).
-        An ICR source is pulled with the ICR credentials unless O(source_username) is set.
+        An ICR source is pulled with the ICR credentials unless O(src_username) is set.
       - With O(source=local), an image the engine has, by name or ID.
     type: str
-  source_username:
+  src_username:
     description:
-      - User name for the registry of O(source_image).
+      - User name for the registry of O(source_image), as in M(icr.registry.cr_image_copy).
     type: str
-  source_password:
+    aliases: [source_username]
+  src_password:
     description:
-      - Password or token for O(source_username).
+      - Password or token for O(src_username).
     type: str
+    aliases: [source_password]
   docker_host:
     description:
       - The Docker engine, for example V(unix:///var/run/docker.sock), V(tcp://build-host:2376) or V(ssh://me@build-host).
@@ -135,7 +139,8 @@ attributes:
     support: full
     details:
       - Nothing is built, pulled, tagged, pushed or deleted. A build that would run, or a source image the engine
-        does not have yet, is reported as a change with no digest.
+        does not have yet, is reported as a change with no digest. A push of an image the engine has is reported
+        with the digest it would write when that can be known without exporting the image (see RV(digest)).
   diff_mode:
     support: none
   idempotent:
@@ -175,9 +180,28 @@ EXAMPLES = r"""
     name: de.icr.io/team/nginx:1.27
     source: pull
     source_image: registry.example.com/mirror/nginx:1.27
-    source_username: robot
-    source_password: "{{ vault_registry_password }}"
+    src_username: robot
+    src_password: "{{ vault_registry_password }}"
     create_namespace: true
+
+- name: Rebuild on the newest base image
+  icr.registry.cr_image:
+    name: us.icr.io/team/app:1.0
+    source: build
+    path: ./app
+    pull_base_image: true
+
+- name: Which digest would a push of the image the engine holds write? (check mode, nothing pushed)
+  icr.registry.cr_image:
+    name: de.icr.io/team/app:1.0
+    source: local
+    source_image: us.icr.io/team/app:1.0
+  check_mode: true
+  register: planned_push
+
+- name: Report it
+  ansible.builtin.debug:
+    msg: "{{ planned_push.repo_digest | default('unknown until pushed', true) }}"
 
 - name: Delete by tag and by digest (image-rm semantics)
   icr.registry.cr_image:
@@ -189,17 +213,23 @@ EXAMPLES = r"""
 
 RETURN = r"""
 digest:
-  description: Manifest digest of the (first) pushed reference; null in check mode when unknown.
+  description:
+    - Manifest digest of the (first) reference.
+    - In check mode, the digest the reference already holds, or the one a push would write when it can be known
+      without exporting the image - the engine has the image and the layer-digest record of this host
+      (C(~/.cache/icr.registry/layer-digests.json)) knows its config and every layer, as after any earlier push of
+      that image or of its layers and config from this host. Otherwise null (a build or pull that would run, or an
+      image this host never pushed).
   returned: state=present
   type: str
   sample: sha256:8d17b365f63c8f6c5fd04a40e9ea59d69b681a462d05c139ffcef17e2b01d757
 repo_digest:
-  description: The (first) reference pinned to its digest.
+  description: The (first) reference pinned to its digest; null when RV(digest) is.
   returned: state=present
   type: str
   sample: us.icr.io/team/app@sha256:8d17b365f63c8f6c5fd04a40e9ea59d69b681a462d05c139ffcef17e2b01d757
 size:
-  description: Bytes of the (first) image in the registry (config and compressed layers).
+  description: Bytes of the (first) image in the registry (config and compressed layers); null when RV(digest) is.
   returned: state=present
   type: int
   sample: 1066496
@@ -222,15 +252,15 @@ images:
   elements: dict
   contains:
     name: {description: The reference., type: str}
-    digest: {description: Manifest digest., type: str}
+    digest: {description: Manifest digest (in check mode as for RV(digest))., type: str}
     repo_digest: {description: Reference pinned to the digest., type: str}
     size: {description: Bytes in the registry., type: int}
-    pushed: {description: Whether it was pushed., type: bool}
-    namespace_created: {description: Whether its namespace was created., type: bool}
-    blobs_copied: {description: Blobs (config and layers) uploaded by this push., type: int}
-    blobs_skipped: {description: Blobs the repository already had., type: int}
+    pushed: {description: Whether it was pushed (in check mode - would be)., type: bool}
+    namespace_created: {description: Whether its namespace was created (in check mode - would be)., type: bool}
+    blobs_copied: {description: Blobs (config and layers) uploaded by this push; 0 in check mode., type: int}
+    blobs_skipped: {description: Blobs the repository already had; 0 in check mode., type: int}
     blobs_mounted: {description: Blobs mounted from another repository of the same region pushed by this task., type: int}
-    bytes_copied: {description: Bytes uploaded by this push., type: int}
+    bytes_copied: {description: Bytes uploaded by this push; 0 in check mode., type: int}
 deleted:
   description: Images deleted (or that would be) with O(state=absent), each with every tag it carried in its repository.
   returned: state=absent
@@ -239,9 +269,17 @@ deleted:
   sample:
     - reference: us.icr.io/team/app@sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
       digest: sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
+      repository: us.icr.io/team/app
       tags: [old, stable]
       created: 1764185000
       size: 1066496
+  contains:
+    reference: {description: The image by digest., type: str}
+    digest: {description: Manifest digest., type: str}
+    repository: {description: The repository with its domain., type: str}
+    tags: {description: Tags it carried in the repository., type: list}
+    created: {description: Build date in seconds since the epoch (UTC); 0 when unknown., type: int}
+    size: {description: Bytes., type: int}
 actions:
   description: What was done (or would be done in check mode).
   returned: always
@@ -259,7 +297,7 @@ from ansible_collections.icr.registry.plugins.module_utils.errors import IcrErro
 from ansible_collections.icr.registry.plugins.module_utils.icr_images import (
     RepositoryDigests, icr_reference, locate_reference, repository_name)
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
-from ansible_collections.icr.registry.plugins.module_utils.image_archive import DigestMemo, spool_archive
+from ansible_collections.icr.registry.plugins.module_utils.image_archive import DigestMemo, predict_manifest, spool_archive
 from ansible_collections.icr.registry.plugins.module_utils.namespaces import (
     ensure_namespace, explain_refused_write, require_namespaces)
 
@@ -278,6 +316,7 @@ class ImagePresent:
         self._memo = None
         self._spool = None
         self._uploaded = {}  # region name -> a repository there that holds the image (mount from it)
+        self._predicted = None  # check mode: [the manifest a push would write, or None]
 
     def __call__(self):
         try:
@@ -321,7 +360,7 @@ class ImagePresent:
         current = self.engine.inspect(tag)
         current_id = current["Id"] if current else None
         recorded = ((current or {}).get("Config") or {}).get("Labels") or {}
-        if current and recorded.get(BUILD_HASH_LABEL) == identity and not (params["pull"] or params["nocache"]):
+        if current and recorded.get(BUILD_HASH_LABEL) == identity and not (params["pull_base_image"] or params["nocache"]):
             return current_id, False
         if self.module.check_mode:
             self.actions.append("built %s from %s" % (tag, params["path"]))
@@ -330,7 +369,7 @@ class ImagePresent:
         labels = dict(user_labels, **{BUILD_HASH_LABEL: identity})
         image_id = self.engine.build(params["path"], tag, dockerfile=params["dockerfile"],
                                      build_args=build_args, target=params["target"], labels=labels,
-                                     platform=params["platform"], pull=params["pull"], nocache=params["nocache"])
+                                     platform=params["platform"], pull=params["pull_base_image"], nocache=params["nocache"])
         if image_id == current_id:
             return image_id, False
         self.actions.append("built %s from %s" % (tag, params["path"]))
@@ -340,8 +379,8 @@ class ImagePresent:
         params = self.params
         source, region = locate_reference(self.module, params["source_image"])
         auth = None
-        if params["source_username"]:
-            auth = {"username": params["source_username"], "password": params["source_password"]}
+        if params["src_username"]:
+            auth = {"username": params["src_username"], "password": params["src_password"]}
         if region is not None:
             source = source.with_registry(self.module.registry_host(region))
             if auth is None:
@@ -379,7 +418,7 @@ class ImagePresent:
             if self.module.check_mode:
                 outcome["pushed"] = True
                 self.actions.append("pushed %s" % ref)
-                return outcome
+                return self.predict(outcome, ref, image)
         try:
             remote = self.remote(ref, region, image)
         except IcrError as err:
@@ -389,7 +428,7 @@ class ImagePresent:
         outcome["pushed"] = True
         self.actions.append("pushed %s" % ref)
         if self.module.check_mode:
-            return outcome
+            return self.predict(outcome, ref, image)
         # Not needed for the upload: the engine keeps the pushed name, as after a docker push.
         self.engine.tag(image["Id"], self.push_repository(ref, region), ref.tag)
         try:
@@ -418,6 +457,20 @@ class ImagePresent:
                                           parallel=DEFAULT_PARALLEL, memo=self._memo)
             self._memo.save()
         return self._archive
+
+    def predict(self, outcome, ref, image):
+        """Check mode, a push that would happen: the digest it would write, when the layer-digest
+        record names the image's config and every layer (no export); else the outcome as it is."""
+        if image is None:
+            return outcome
+        if self._predicted is None:
+            memo = DigestMemo(DigestMemo.default_path())
+            manifest = predict_manifest(memo, image["Id"], ((image.get("RootFS") or {}).get("Layers")))
+            self._predicted = [manifest]
+        manifest = self._predicted[0]
+        if manifest is None:
+            return outcome
+        return self.describe(outcome, ref, (manifest.digest, image["Id"], manifest.size))
 
     @staticmethod
     def describe(outcome, ref, remote):
@@ -471,8 +524,8 @@ class ImageWorker:
         digests = [str(ref) for ref, _region in refs if ref.digest]
         if digests:
             raise IcrError("state=present pushes to tags; %s names a digest" % ", ".join(digests))
-        if params["source_password"]:
-            module.no_log(params["source_password"])
+        if params["src_password"]:
+            module.no_log(params["src_password"])
         self.work = ImagePresent(module, refs)
 
     def __call__(self):
@@ -492,11 +545,11 @@ def main():
             target=dict(type="str"),
             labels=dict(type="dict"),
             platform=dict(type="str"),
-            pull=dict(type="bool", default=False),
+            pull_base_image=dict(type="bool", default=False, aliases=["pull"]),
             nocache=dict(type="bool", default=False),
             source_image=dict(type="str"),
-            source_username=dict(type="str"),
-            source_password=dict(type="str", no_log=True),
+            src_username=dict(type="str", aliases=["source_username"]),
+            src_password=dict(type="str", no_log=True, aliases=["source_password"]),
             docker_host=dict(type="str"),
             create_namespace=dict(type="bool", default=False),
             resource_group_id=dict(type="str"),
@@ -505,7 +558,7 @@ def main():
         required_one_of=[("name", "names")],
         required_if=[("source", "build", ["path"]), ("source", "pull", ["source_image"]),
                      ("source", "local", ["source_image"])],
-        required_together=[("source_username", "source_password")],
+        required_together=[("src_username", "src_password")],
         supports_check_mode=True,
     )
     module.run(ImageWorker)

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_image_copy
 short_description: Copy an image between registries without a Docker daemon
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Copies an image, or a multi-platform index, from any registry into one or more ICR repositories,
     possibly in several regions, straight through the registries' C(/v2) API.
@@ -91,7 +91,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads manifests and checks which blobs the destinations lack (C(HEAD)), and writes nothing.
+      - Reads manifests and checks which blobs the destinations lack (C(HEAD)), and writes nothing. Into a namespace
+        that O(create_namespace) would create, every blob of the source is counted as copied.
   diff_mode:
     support: none
   idempotent:
@@ -107,6 +108,11 @@ EXAMPLES = r"""
     dest:
       - de.icr.io/team/app:1.2
       - jp.icr.io/team/app:1.2
+  register: release_copy
+
+- name: Name the destinations that did not hold the release yet
+  ansible.builtin.debug:
+    msg: "{{ release_copy.destinations | selectattr('changed') | map(attribute='name') | list }}"
 
 - name: Copy a public multi-arch image, two platforms only, creating the namespace
   icr.registry.cr_image_copy:
@@ -114,6 +120,18 @@ EXAMPLES = r"""
     dest: us.icr.io/mirror/busybox:latest
     platforms: [linux/amd64, linux/arm64]
     create_namespace: true
+
+- name: Predict what a copy into a namespace that does not exist yet would transfer
+  icr.registry.cr_image_copy:
+    src: us.icr.io/team/app:1.2
+    dest: us.icr.io/mirror-new/app:1.2
+    create_namespace: true
+  check_mode: true
+  register: planned
+
+- name: Report it
+  ansible.builtin.debug:
+    msg: "{{ planned.destinations[0].blobs_copied }} blobs, {{ planned.destinations[0].bytes_copied }} bytes"
 
 - name: Copy from a private registry with a user name and password
   icr.registry.cr_image_copy:
@@ -135,23 +153,37 @@ media_type:
   type: str
   sample: application/vnd.docker.distribution.manifest.v2+json
 destinations:
-  description: Per destination reference, what was done.
+  description: One entry per O(dest) reference, in order, with what was done (in check mode, what would be).
   returned: success
-  type: dict
+  type: list
+  elements: dict
   sample:
-    de.icr.io/team/app:1.2:
+    - name: de.icr.io/team/app:1.2
+      digest: sha256:db68314c3a2f1ac7d0e8b4d0f4c6fd8f2f0c9a5e1d3c1b8e2a9f7c6d5e4b3a21
       changed: true
+      namespace_created: false
       blobs_copied: 5
       blobs_skipped: 2
       blobs_mounted: 0
       bytes_copied: 48230912
       seconds: 1.2
   contains:
+    name:
+      description: The destination reference (canonical domain; the source's tag when O(dest) named none).
+      type: str
+    digest:
+      description: Digest the destination holds after the copy (the copied manifest's).
+      type: str
     changed:
       description: Whether the destination did not hold the digest under the tag before.
       type: bool
+    namespace_created:
+      description: Whether the destination's namespace was created (in check mode, would be).
+      type: bool
     blobs_copied:
-      description: Blobs streamed from the source (in check mode, blobs that would be).
+      description:
+        - Blobs streamed from the source. In check mode, blobs that would be - every blob of the image when
+          O(create_namespace) would create the destination's namespace.
       type: int
     blobs_skipped:
       description: Blobs the destination already had.
@@ -160,7 +192,7 @@ destinations:
       description: Blobs mounted from the source repository in the same registry.
       type: int
     bytes_copied:
-      description: Bytes streamed from the source.
+      description: Bytes streamed from the source (in check mode, that would be).
       type: int
     seconds:
       description: Wall time spent on this destination.
@@ -205,11 +237,11 @@ class ImageCopy:
             if dest.digest and dest.digest != source.digest:
                 raise IcrError("dest %s names a digest other than the source's %s" % (dest, source.digest))
         result = {"changed": False, "digest": source.digest,
-                  "media_type": source.manifest.media_type, "destinations": {},
+                  "media_type": source.manifest.media_type, "destinations": [],
                   "namespaces_created": []}
         for dest, region in self.dests:
             outcome = self._copy_one(source, dest, region, result)
-            result["destinations"][str(dest)] = outcome
+            result["destinations"].append(outcome)
             result["changed"] = result["changed"] or outcome["changed"]
         return result
 
@@ -241,10 +273,10 @@ class ImageCopy:
             created = ensure_namespace(self.module, region, dest.namespace, self.params["resource_group_id"])
             if created:
                 result["namespaces_created"].append("%s/%s" % (region.name, dest.namespace))
+        described = {"name": str(dest), "digest": source.digest, "namespace_created": created}
         if created and check_mode:
-            # Nothing to ask a namespace that does not exist yet: everything would be copied.
-            return {"changed": True, "blobs_copied": 0, "blobs_skipped": 0, "blobs_mounted": 0,
-                    "bytes_copied": 0, "seconds": 0.0}
+            # Nothing to ask a namespace that does not exist yet: every blob would be copied.
+            return dict(described, **self.engine.predict_into_empty(source).as_dict())
         client = self.module.registry(region, self._pool_size)
         try:
             outcome = self.engine.copy(source, client, dest.repository, dest.tag, check_mode=check_mode,
@@ -253,7 +285,7 @@ class ImageCopy:
             raise explain_refused_write(self.module, dest, region, err)
         if not check_mode:
             self._copied[client.host] = dest.repository
-        return outcome.as_dict()
+        return dict(described, **outcome.as_dict())
 
 
 def main():

@@ -10,10 +10,13 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_image_info
 short_description: List and inspect images in IBM Cloud Container Registry
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Lists the images of the account in one region, optionally limited to a namespace or a repository, and inspects
-    named images (configuration, layers, size, build date), optionally with their raw manifest.
+    named images (digest, tags, configuration, layers, size, build date), optionally with their raw manifest.
+  - Named images are read on their own - the digests of their repositories, then each image - not the whole
+    region. A named image that does not exist is reported in RV(missing) rather than failing the task, unless
+    O(fail_on_missing=true).
   - Read-only; results are lists even for one item.
 author:
   - Contributors to the icr.registry project (!UNKNOWN)
@@ -38,9 +41,10 @@ options:
     default: false
   list_images:
     description:
-      - List images. Set V(false) to only inspect O(names).
+      - Whether to list images (RV(images)) besides inspecting O(names).
+      - Default V(true) without O(names) and V(false) with O(names), so that inspecting named images does not read
+        every image of the region.
     type: bool
-    default: true
   names:
     description:
       - Images to inspect, C(<domain>/<namespace>/<repository>[:<tag>]) or C(...@sha256:...); the tag defaults to
@@ -48,6 +52,12 @@ options:
     type: list
     elements: str
     default: []
+  fail_on_missing:
+    description:
+      - Fail when an image of O(names) does not exist. With V(false) it is listed in RV(missing) and the others are
+        inspected.
+    type: bool
+    default: false
   manifest:
     description:
       - Also return the raw manifest of each image in O(names), with its media type.
@@ -71,10 +81,27 @@ EXAMPLES = r"""
 
 - name: Inspect an image and read its manifest
   icr.registry.cr_image_info:
-    list_images: false
     names: [us.icr.io/team/app:1.0]
     manifest: true
   register: app_inspection
+
+- name: Pin the tags that exist to their digests, and name those that do not
+  icr.registry.cr_image_info:
+    names:
+      - us.icr.io/team/app:1.0
+      - us.icr.io/team/app:2.0
+  register: release_images
+
+- name: Report them
+  ansible.builtin.debug:
+    msg: >-
+      {{ release_images.inspections | map(attribute='repo_digest') | list }},
+      missing {{ release_images.missing }}
+
+- name: Fail unless every named image exists
+  icr.registry.cr_image_info:
+    names: [us.icr.io/team/app:1.0]
+    fail_on_missing: true
 """
 
 RETURN = r"""
@@ -91,15 +118,26 @@ images:
       created: 1764185000
       size: 1066496
       manifest_type: Docker Image Manifest V2, Schema 2
+  contains:
+    repository: {description: The repository with its domain., type: str}
+    digest: {description: Manifest digest., type: str}
+    repo_digest: {description: The repository pinned to the digest., type: str}
+    tags: {description: Tags of the digest in the repository (none for an untagged digest)., type: list}
+    created: {description: Build date in seconds since the epoch (UTC); 0 when unknown (manifest lists)., type: int}
+    size: {description: Bytes., type: int}
+    manifest_type: {description: Manifest type as ICR names it., type: str}
 inspections:
-  description: One entry per O(names) item.
+  description: One entry per O(names) item that exists, in order.
   returned: always
   type: list
   elements: dict
   contains:
     name: {description: The reference as given (canonical domain)., type: str}
-    id: {description: Image ID (config digest)., type: str}
-    created: {description: Build date., type: str}
+    digest: {description: Manifest digest the name stands for (of the index for a multi-platform image)., type: str}
+    repo_digest: {description: The repository pinned to the digest., type: str}
+    tags: {description: Tags of the digest in its repository., type: list}
+    id: {description: Image ID (config digest); of the engine's platform for an index., type: str}
+    created: {description: Build date in seconds since the epoch (UTC); 0 when unknown., type: int}
     size: {description: Bytes., type: int}
     architecture: {description: CPU architecture., type: str}
     os: {description: Operating system., type: str}
@@ -108,14 +146,17 @@ inspections:
     manifest_type: {description: Manifest type as ICR names it., type: str}
     manifest: {description: Raw manifest text (with O(manifest=true))., type: str}
     media_type: {description: Media type of the manifest (with O(manifest=true))., type: str}
-    digest: {description: Digest of the raw manifest (with O(manifest=true))., type: str}
+missing:
+  description: The O(names) items that do not exist (canonical domain), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [us.icr.io/team/app:2.0]
 """
-
-import hashlib
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.icr_images import (
-    icr_reference, is_list_type, repository_name)
+    RepositoryDigests, epoch_seconds, icr_reference, is_list_type, repository_name)
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.module_utils.references import validate_namespace
 
@@ -151,18 +192,21 @@ def from_images(images):
 
 def image_entry(repository, digest, tags, created, size, manifest_type):
     return {"repository": repository, "digest": digest, "repo_digest": "%s@%s" % (repository, digest),
-            "tags": tags, "created": created or 0, "size": size or 0, "manifest_type": manifest_type or ""}
+            "tags": tags, "created": epoch_seconds(created), "size": size or 0, "manifest_type": manifest_type or ""}
 
 
 def sort_images(images):
     return sorted(images, key=lambda e: (e["repository"], -e["created"], e["digest"]))
 
 
-def inspection_entry(name, data):
+def inspection_entry(ref, listed, data):
+    """``ref`` as given, ``listed``: its RepositoryDigests.entry(), ``data``: its ImageInspection."""
     rootfs = data.get("RootFS") or {}
-    return {"name": name, "id": data.get("Id"), "created": data.get("Created"), "size": data.get("Size"),
-            "architecture": data.get("Architecture"), "os": data.get("Os"), "config": data.get("Config") or {},
-            "layers": list(rootfs.get("Layers") or []), "manifest_type": data.get("ManifestType")}
+    return {"name": str(ref), "digest": listed["digest"], "repo_digest": listed["reference"], "tags": listed["tags"],
+            "id": data.get("Id"), "created": epoch_seconds(data.get("Created")) or listed["created"],
+            "size": data.get("Size"), "architecture": data.get("Architecture"), "os": data.get("Os"),
+            "config": data.get("Config") or {}, "layers": list(rootfs.get("Layers") or []),
+            "manifest_type": data.get("ManifestType")}
 
 
 class ImageInfo:
@@ -180,8 +224,12 @@ class ImageInfo:
         self.names = [icr_reference(module, text) for text in self.params["names"]]
 
     def __call__(self):
-        result = dict(changed=False, inspections=[self.inspect(ref, region) for ref, region in self.names])
-        if self.params["list_images"]:
+        inspections, missing = self.inspect_all()
+        if missing and self.params["fail_on_missing"]:
+            raise IcrError("%s not found (fail_on_missing is true)" % ", ".join(missing), status=404)
+        result = dict(changed=False, inspections=inspections, missing=missing)
+        list_images = self.params["list_images"]
+        if list_images or (list_images is None and not self.names):
             result["images"] = self.list()
         return result
 
@@ -196,13 +244,37 @@ class ImageInfo:
                                  include_manifest_lists=params["include_manifest_lists"])
         return [entry for entry in from_images(images) if not self.repository or entry["repository"] == self.repository]
 
-    def inspect(self, ref, region):
+    def inspect_all(self):
+        """``(inspections, missing)`` of O(names): one digest listing of their repositories per region, then
+        one inspection (and manifest read) of each image that exists, by digest."""
+        listings = {}
+        for ref, region in self.names:
+            listings.setdefault(region.name, (region, set()))[1].add(repository_name(ref))
+        digests = {name: RepositoryDigests.read_many(self.module.api(region), repositories)
+                   for name, (region, repositories) in listings.items()}
+        inspections, missing = [], []
+        for ref, region in self.names:
+            listing = digests[region.name][repository_name(ref)]
+            digest = listing.digest_of(ref)
+            entry = self.inspect(ref, region, listing.entry(digest)) if digest else None
+            if entry is None:
+                missing.append(str(ref))
+            else:
+                inspections.append(entry)
+        return inspections, missing
+
+    def inspect(self, ref, region, listed):
+        """The inspection of one listed image, or None when it went away since it was listed."""
         api = self.module.api(region)
-        entry = inspection_entry(str(ref), api.inspect_image(str(ref)))
-        if self.params["manifest"]:
-            raw, media_type = api.get_image_manifest(str(ref))
-            entry.update(manifest=raw, media_type=media_type,
-                         digest="sha256:" + hashlib.sha256(raw.encode("utf-8")).hexdigest())
+        try:
+            entry = inspection_entry(ref, listed, api.inspect_image(listed["reference"]))
+            if self.params["manifest"]:
+                raw, media_type = api.get_image_manifest(listed["reference"])
+                entry.update(manifest=raw, media_type=media_type)
+        except IcrError as err:
+            if err.status == 404:
+                return None
+            raise
         return entry
 
 
@@ -213,8 +285,9 @@ def main():
             repository=dict(type="str"),
             include_untagged=dict(type="bool", default=False),
             include_manifest_lists=dict(type="bool", default=False),
-            list_images=dict(type="bool", default=True),
+            list_images=dict(type="bool"),
             names=dict(type="list", elements="str", default=[]),
+            fail_on_missing=dict(type="bool", default=False),
             manifest=dict(type="bool", default=False),
         ),
         supports_check_mode=True,

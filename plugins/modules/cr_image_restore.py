@@ -22,7 +22,7 @@ description:
 author:
   - Contributors to the icr.registry project (!UNKNOWN)
 options:
-  image:
+  name:
     description:
       - The image to restore, C(<domain>/<namespace>/<repository>) with C(:<tag>) or C(@sha256:<digest>).
       - The domain gives the region (for example V(us.icr.io) is V(us-south)); a registry host of the
@@ -30,6 +30,7 @@ options:
       - Without tag or digest, the tag V(latest) is meant.
     type: str
     required: true
+    aliases: [image]
 extends_documentation_fragment:
   - icr.registry.icr
   - icr.registry.icr.attributes
@@ -54,11 +55,16 @@ seealso:
 EXAMPLES = r"""
 - name: Restore one tag
   icr.registry.cr_image_restore:
-    image: us.icr.io/team-a/app:1.0
+    name: us.icr.io/team-a/app:1.0
+  register: restored
+
+- name: Say what came back, and which image
+  ansible.builtin.debug:
+    msg: "{{ restored.name }}: tags {{ restored.restored_tags }} now point at {{ restored.digest }}"
 
 - name: Restore an image with all its tags
   icr.registry.cr_image_restore:
-    image: us.icr.io/team-a/app@sha256:4b1e4b0a8a3e0b8f3f6a0cf3a0ce4d1b7b2b9b0f7f55a0d0f7f0b3a0c2e1d0f9
+    name: us.icr.io/team-a/app@sha256:4b1e4b0a8a3e0b8f3f6a0cf3a0ce4d1b7b2b9b0f7f55a0d0f7f0b3a0c2e1d0f9
 
 - name: List the trash of namespace team-a
   icr.registry.cr_trash_info:
@@ -67,13 +73,13 @@ EXAMPLES = r"""
 
 - name: Restore every trashed image of repository team-a/app with its tags
   icr.registry.cr_image_restore:
-    image: "{{ item.reference }}"
+    name: "{{ item.reference }}"
   loop: "{{ trash.images | selectattr('repository', 'equalto', 'us.icr.io/team-a/app') }}"
 """
 
 RETURN = r"""
-image:
-  description: The image asked for, with the region's canonical domain.
+name:
+  description: The image asked for (O(name)), with the region's canonical domain.
   returned: always
   type: str
   sample: us.icr.io/team-a/app:1.0
@@ -149,7 +155,7 @@ def plan_digest_restore(entry, live_tags, live_digests, digest):
 class RestoreWorker:
     def __init__(self, module):
         self.module = module
-        self.reference, region = icr_reference(module, module.params["image"], what="image")
+        self.reference, region = icr_reference(module, module.params["name"], what="name")
         self.api = module.api(region)
 
     def __call__(self):
@@ -167,7 +173,7 @@ class RestoreWorker:
         for tag in conflicting:
             self.module.warn("%s:%s is live with another image and was not restored; untag it first to restore it"
                              % (self.reference.name, tag))
-        return dict(changed=changed, image=str(self.reference), digest=digest, restored_tags=list(restored),
+        return dict(changed=changed, name=str(self.reference), digest=digest, restored_tags=list(restored),
                     conflicting_tags=list(conflicting), digest_restored=digest_restored)
 
     def not_in_trash(self):
@@ -211,7 +217,7 @@ class RestoreWorker:
 
 def main():
     module = IcrModule(
-        argument_spec=dict(image=dict(type="str", required=True)),
+        argument_spec=dict(name=dict(type="str", required=True, aliases=["image"])),
         supports_check_mode=True,
     )
     module.run(RestoreWorker)

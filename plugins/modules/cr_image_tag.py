@@ -10,33 +10,34 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_image_tag
 short_description: Add, move or remove tags of an image in IBM Cloud Container Registry, server-side
-version_added: 1.0.0
+version_added: 0.1.0
 description:
-  - Makes tags point at the image of O(source) (C(ibmcloud cr image-tag)) or removes tags (C(ibmcloud cr image-untag)),
+  - Makes tags point at the image O(name) (C(ibmcloud cr image-tag)) or removes tags (C(ibmcloud cr image-untag)),
     without pulling or pushing anything.
   - A target may be in another repository or namespace of the same region. Copying to another region is a pull and a
     push; use M(icr.registry.cr_image_copy) for that.
-  - Idempotent by digest - a target tag that already points at the source digest is left alone.
+  - Idempotent by digest - a target tag that already points at the digest of O(name) is left alone.
 author:
   - Contributors to the icr.registry project (!UNKNOWN)
 options:
-  source:
+  name:
     description:
       - The image to tag, C(<domain>/<namespace>/<repository>:<tag>) or C(...@sha256:...). The tag defaults to V(latest).
       - With O(state=absent) it only completes target tags given without a repository.
     type: str
     required: true
+    aliases: [source]
   tags:
     description:
-      - Target tags. A bare tag (V(stable)) means that tag in the repository of O(source); a full reference
+      - Target tags. A bare tag (V(stable)) means that tag in the repository of O(name); a full reference
         (V(us.icr.io/other-ns/app:1.0)) may name another repository or namespace of the same region.
-      - A full reference without a tag takes the tag of O(source).
+      - A full reference without a tag takes the tag of O(name).
     type: list
     elements: str
     required: true
   state:
     description:
-      - V(present) makes each target tag point at the digest of O(source).
+      - V(present) makes each target tag point at the digest of O(name).
       - V(absent) removes each target tag that exists; the digest and its other tags stay.
     type: str
     choices: [present, absent]
@@ -70,41 +71,48 @@ seealso:
 EXAMPLES = r"""
 - name: Promote a build to stable and to the release namespace
   icr.registry.cr_image_tag:
-    source: us.icr.io/team/app:1.4.2
+    name: us.icr.io/team/app:1.4.2
     tags:
       - stable
       - us.icr.io/release/app:1.4.2
+  register: promoted
+
+- name: Name the tags that moved from another image
+  ansible.builtin.debug:
+    msg: "{{ promoted.tags | selectattr('action', 'eq', 'moved') | map(attribute='name') | list }}"
 
 - name: Refuse to move an existing tag
   icr.registry.cr_image_tag:
-    source: us.icr.io/team/app@sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
+    name: us.icr.io/team/app@sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
     tags: [1.4.2]
     force: false
 
 - name: Remove a tag, keep the image
   icr.registry.cr_image_tag:
-    source: us.icr.io/team/app:1.4.2
+    name: us.icr.io/team/app:1.4.2
     tags: [candidate]
     state: absent
 """
 
 RETURN = r"""
 digest:
-  description: Digest of O(source); null when O(state=absent) and the source is gone.
+  description: Digest of O(name); null when O(state=absent) and the image is gone.
   returned: always
   type: str
   sample: sha256:2d1b5f3c0e6b7c7d0f7a3c1f2b4e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
 tags:
-  description: One entry per target tag, by full reference.
+  description: One entry per target tag, in the order of O(tags) (each full reference once).
   returned: always
-  type: dict
+  type: list
+  elements: dict
   sample:
-    us.icr.io/team/app:stable: {action: moved, before: "sha256:1111...", after: "sha256:2d1b..."}
-    us.icr.io/release/app:1.4.2: {action: created, before: null, after: "sha256:2d1b..."}
+    - {name: us.icr.io/team/app:stable, action: moved, before: "sha256:1111...", after: "sha256:2d1b..."}
+    - {name: us.icr.io/release/app:1.4.2, action: created, before: null, after: "sha256:2d1b..."}
   contains:
+    name: {description: The target tag as a full reference (canonical domain)., type: str}
     action: {description: "V(created), V(moved), V(unchanged), V(removed) or V(absent).", type: str}
-    before: {description: Digest the tag pointed at before., type: str}
-    after: {description: Digest the tag points at after., type: str}
+    before: {description: Digest the tag pointed at before (null when it did not exist)., type: str}
+    after: {description: Digest the tag points at after (null when it does not exist)., type: str}
 actions:
   description: What was done (or would be done in check mode).
   returned: always
@@ -124,14 +132,14 @@ def target_reference(module, text, source, source_region):
         return source.with_tag(text)
     ref, region = icr_reference(module, text, default_tag=None, what="tag")
     if region.name != source_region.name:
-        raise IcrError("Tag %s is in region %s but the source %s is in %s: tagging works within one region. "
+        raise IcrError("Tag %s is in region %s but the image %s is in %s: tagging works within one region. "
                        "Use icr.registry.cr_image_copy (or the copy role) to copy across regions"
                        % (text, region.name, source, source_region.name))
     if ref.digest:
         raise IcrError("Tag %s names a digest: a target must be a tag" % text)
     if ref.tag is None:
         if not source.tag:
-            raise IcrError("Tag %s needs a tag: the source is given by digest only" % text)
+            raise IcrError("Tag %s needs a tag: name gives the image by digest only" % text)
         ref = ref.with_tag(source.tag)
     return ref
 
@@ -140,7 +148,7 @@ class ImageTagger:
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.source, self.region = icr_reference(module, self.params["source"], what="source")
+        self.source, self.region = icr_reference(module, self.params["name"], what="name")
         targets = [target_reference(module, text, self.source, self.region) for text in self.params["tags"]]
         self.targets = list({str(t): t for t in targets}.values())  # once each, in order
         self.api = module.api(self.region)
@@ -164,14 +172,15 @@ class ImageTagger:
                 actions.append("removed tag %s" % target)
                 if not self.module.check_mode:
                     self.api.untag_image(str(target))
-        tags = {str(t): {"action": action, "before": before[str(t)], "after": after} for t, action, after in plan}
-        return self.module.result(actions, before={name: item["before"] for name, item in tags.items()},
-                                  after={name: item["after"] for name, item in tags.items()},
+        tags = [{"name": str(t), "action": action, "before": before[str(t)], "after": after}
+                for t, action, after in plan]
+        return self.module.result(actions, before={item["name"]: item["before"] for item in tags},
+                                  after={item["name"]: item["after"] for item in tags},
                                   actions=actions, digest=digest, tags=tags)
 
     def plan_present(self, digest, before):
         if digest is None:
-            raise IcrError("Source %s does not exist" % self.source)
+            raise IcrError("Image %s does not exist" % self.source)
         plan, conflicts = [], []
         for target in self.targets:
             current = before[str(target)]
@@ -194,7 +203,7 @@ class ImageTagger:
 def main():
     module = IcrModule(
         argument_spec=dict(
-            source=dict(type="str", required=True),
+            name=dict(type="str", required=True, aliases=["source"]),
             tags=dict(type="list", elements="str", required=True),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             force=dict(type="bool", default=True),

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_login
 short_description: Log in to (or out of) an IBM Cloud Container Registry region for Docker clients
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Writes the credentials for a region's registry into a Docker client config file, or into the credential
     helper that file names, so that the C(docker) CLI, the Docker SDK (and M(community.docker.docker_image)) and

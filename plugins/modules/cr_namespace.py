@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_namespace
 short_description: Create, assign or delete an IBM Cloud Container Registry namespace
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Makes sure a namespace exists (optionally in a resource group) or does not exist in one ICR region.
   - A namespace without a resource group (created before 29 July 2020) is assigned to O(resource_group_id) once.

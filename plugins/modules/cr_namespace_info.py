@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_namespace_info
 short_description: List IBM Cloud Container Registry namespaces with their details
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Lists the account's namespaces in one ICR region, with resource group, CRN and dates.
   - Never changes anything.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_repo
 short_description: Delete or prune a whole repository in IBM Cloud Container Registry
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - V(absent) deletes every image of a repository (all digests, tagged or untagged) with one bulk call; run it with
     C(--check --diff) to see which images (digests and their tags) would go.

@@ -52,7 +52,7 @@ images:
   elements: dict
   contains:
     reference:
-      description: The digest reference, usable as O(icr.registry.cr_image_restore#module:image).
+      description: The digest reference, usable as O(icr.registry.cr_image_restore#module:name).
       type: str
       sample: us.icr.io/team-a/app@sha256:4b1e4b0a8a3e0b8f3f6a0cf3a0ce4d1b7b2b9b0f7f55a0d0f7f0b3a0c2e1d0f9
     repository:

@@ -50,7 +50,7 @@ PLAYBOOK = """
         create_namespace: true
     - name: Tag
       icr.registry.cr_image_tag:
-        source: us.icr.io/{{ ns }}/app:1
+        name: us.icr.io/{{ ns }}/app:1
         tags: ["us.icr.io/{{ ns }}/app:2"]
     - name: Inspect
       icr.registry.cr_image_info:

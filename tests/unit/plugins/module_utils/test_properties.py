@@ -226,8 +226,8 @@ def cr_image_arguments(draw):
             ("source", st.sampled_from(["build", "pull", "local", "ftp"])),
             ("path", st.just("/nonexistent/context")),
             ("source_image", st.just("busybox")),
-            ("source_username", st.just("user")),
-            ("source_password", st.just("pw")),
+            ("src_username", st.just("user")),
+            ("src_password", st.just("pw")),
             ("region", st.sampled_from(["us-south", "eu-central", "mars-1"]))):
         if draw(st.booleans()):
             args[option] = draw(values)
@@ -246,7 +246,7 @@ def _violations(args):
     for source, needs in (("build", "path"), ("pull", "source_image"), ("local", "source_image")):
         if args.get("source") == source and needs not in args:
             found.append("missing: %s" % needs)
-    if ("source_username" in args) != ("source_password" in args):
+    if ("src_username" in args) != ("src_password" in args):
         found.append("required together")
     if args.get("region") == "mars-1":
         found.append("Unknown region")

@@ -18,8 +18,10 @@ Seeding: ``add_namespace``, ``add_image``, ``add_trash``, and the plain attribut
 """
 import copy
 import functools
+import hashlib
 import inspect
 import json
+import time
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.icr_api import trash_entry
@@ -64,6 +66,16 @@ def set_given(values, **changes):
 def in_bytes(megabytes):
     """Megabytes of 1,048,576 bytes as bytes; -1 (unlimited) and None stay as they are."""
     return megabytes if megabytes in (None, -1) else megabytes * MB
+
+
+def config_id(digest):
+    """The image ID (config digest) the fake inspects for a manifest digest: another digest."""
+    return "sha256:" + hashlib.sha256(digest.encode("ascii")).hexdigest()
+
+
+def rfc3339(seconds):
+    """Epoch seconds as ICR's inspection gives a build date: the image config's RFC 3339 text."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime(seconds))
 
 
 def not_found(what, code="CRI9404E"):
@@ -266,7 +278,7 @@ class FakeIcrApi:
     def inspect_image(self, reference):
         repository, digest, _tag = self._resolve(reference)
         item = self.repos[repository][digest]
-        return {"Id": digest, "Created": item["created"], "Size": item["size"], "Os": "linux",
+        return {"Id": config_id(digest), "Created": rfc3339(item["created"]), "Size": item["size"], "Os": "linux",
                 "Architecture": "amd64", "Config": {}, "RootFS": {"Type": "layers", "Layers": []},
                 "ManifestType": item["type"]}
 

@@ -53,7 +53,8 @@ class FakeEngine:
                              "rootfs": {"type": "layers", "diff_ids": [sha(item) for item in layers]}},
                             sort_keys=True).encode()
         image_id = sha(config)
-        image = {"Id": image_id, "Os": "linux", "Architecture": "amd64", "Config": {"Labels": labels}}
+        image = {"Id": image_id, "Os": "linux", "Architecture": "amd64", "Config": {"Labels": labels},
+                 "RootFS": {"Type": "layers", "Layers": [sha(item) for item in layers]}}
         for name in list(names) + [image_id]:
             self.images[name] = image
         self.saved[image_id] = (config, layers)
@@ -180,7 +181,9 @@ def test_a_rebuild_compresses_only_its_new_layer(fakes, context, monkeypatch):
     assert os.stat(memo_path).st_mode & 0o777 == 0o600
     entries = list(json.load(open(memo_path)).values())[0]
     layers = fakes.registry.manifests[("team/app", "1.0")].json["layers"]
-    assert sorted(entries.values()) == sorted([d["digest"], d["size"]] for d in layers)
+    config = fakes.registry.manifests[("team/app", "1.0")].json["config"]  # its size too, for check mode
+    assert sorted(entries.values()) == sorted([d["digest"], d["size"]] for d in layers + [config])
+    assert entries[first["image_id"]] == [first["image_id"], config["size"]]
     (context / "a.txt").write_text("b")
     second = run(cr_image, build_args(context)).result
     assert second["pushed"] and len(compressed) == 3  # the base layer was not compressed again
@@ -254,11 +257,58 @@ def test_pull_from_another_registry_with_credentials(fakes):
     engine, registry = fakes.engine, fakes.registry
     image_id = engine.add(["quay.io/org/tool:2"], layer=b"tool")
     args = {"name": REPO + ":tool", "source": "pull", "source_image": "quay.io/org/tool:2",
-            "source_username": "robot", "source_password": "pw"}
+            "src_username": "robot", "src_password": "pw"}
     result = run(cr_image, args).result
     assert result["pushed"] and engine.calls[0] == ("pull", "quay.io/org/tool:2", {"username": "robot", "password": "pw"})
     assert result["image_id"] == image_id == registry.manifests[("team/app", "tool")].json["config"]["digest"]
     assert not run(cr_image, args).result["changed"]
+
+
+def test_the_former_credential_names_source_username_and_source_password_still_work(fakes):
+    engine = fakes.engine
+    engine.add(["quay.io/org/tool:2"], layer=b"tool")
+    outcome = run(cr_image, {"name": REPO + ":tool", "source": "pull", "source_image": "quay.io/org/tool:2",
+                             "source_username": "robot", "source_password": "pw"})
+    assert outcome.result["pushed"] and engine.calls[0] == ("pull", "quay.io/org/tool:2", {"username": "robot", "password": "pw"})
+    assert "pw" not in repr(outcome.result)
+    alone = run(cr_image, {"name": REPO + ":tool", "source": "pull", "source_image": "quay.io/org/tool:2",
+                           "src_username": "robot"})
+    assert alone.failed and "src_username" in alone.result["msg"] and "src_password" in alone.result["msg"]
+
+
+@pytest.mark.parametrize("option", ["pull_base_image", "pull"])
+def test_pull_base_image_always_builds_with_pull(fakes, context, option):
+    engine = fakes.engine
+    run(cr_image, build_args(context))
+    result = run(cr_image, build_args(context, **{option: True})).result
+    builds = [call for call in engine.calls if call[0] == "build"]
+    assert len(builds) == 2 and builds[0][3]["pull"] is False and builds[1][3]["pull"] is True
+    assert result["built"] and result["pushed"]
+
+
+def test_check_mode_predicts_the_digest_of_an_image_pushed_before(fakes, context):
+    engine, registry, api = fakes.engine, fakes.registry, fakes.api
+    first = run(cr_image, build_args(context)).result
+    calls, uploads = len(engine.calls), len(registry.uploads)
+    planned = run(cr_image, fresh_args(first), check=True).result  # a repository that holds nothing
+    assert planned["changed"] and planned["pushed"] and not planned["built"]
+    assert (planned["digest"], planned["size"]) == (first["digest"], first["size"])
+    assert planned["repo_digest"] == "us.icr.io/team/fresh@" + first["digest"]
+    into_new_namespace = dict(fresh_args(first), name="us.icr.io/fresh/app:1", create_namespace=True)
+    new_ns = run(cr_image, into_new_namespace, check=True).result
+    assert new_ns["images"][0]["namespace_created"] and new_ns["digest"] == first["digest"]
+    assert len(engine.calls) == calls and len(registry.uploads) == uploads and api.writes == []  # no export, no push
+    assert ("team/fresh", "1") not in registry.manifests
+    pushed = run(cr_image, fresh_args(first)).result
+    assert pushed["digest"] == planned["digest"] == registry.manifests[("team/fresh", "1")].digest
+
+
+def test_check_mode_does_not_guess_a_digest_the_layer_record_cannot_name(fakes, context):
+    first = run(cr_image, build_args(context)).result
+    os.unlink(image_archive.DigestMemo.default_path())
+    planned = run(cr_image, fresh_args(first), check=True).result
+    assert planned["pushed"] and planned["digest"] is None and planned["repo_digest"] is None
+    assert exports(fakes.engine) == [("export", first["image_id"])]  # only the first, real push exported
 
 
 def test_pull_from_icr_uses_the_api_key_and_the_region_host(fakes):

@@ -76,17 +76,17 @@ def test_result_shape_then_idempotent(api, registries, source):
     assert set(result) == {"changed", "digest", "media_type", "destinations", "namespaces_created"}
     assert result["changed"] and result["digest"] == source.digest and result["namespaces_created"] == []
     assert result["media_type"] == "application/vnd.docker.distribution.manifest.v2+json"
-    assert list(result["destinations"]) == ["de.icr.io/team/app:1.0", "us.icr.io/team/app:1.0"]  # the source's tag
-    for outcome in result["destinations"].values():
+    assert [d["name"] for d in result["destinations"]] == ["de.icr.io/team/app:1.0", "us.icr.io/team/app:1.0"]  # the source's tag
+    for outcome in result["destinations"]:
         seconds = outcome.pop("seconds")
         assert isinstance(seconds, float) and seconds >= 0
-        assert outcome == {"changed": True, "blobs_copied": 3, "blobs_skipped": 0, "blobs_mounted": 0,
-                           "bytes_copied": sizes}
+        assert outcome == {"name": outcome["name"], "digest": source.digest, "changed": True, "namespace_created": False,
+                           "blobs_copied": 3, "blobs_skipped": 0, "blobs_mounted": 0, "bytes_copied": sizes}
     for host in ("de.icr.io", "us.icr.io"):
         assert registries[host].manifests[("team/app", "1.0")].digest == source.digest
     assert ("https://de.icr.io", "iamapikey") in registries.clients
     again = run(cr_image_copy, args).result
-    assert not again["changed"] and not any(d["changed"] for d in again["destinations"].values())
+    assert not again["changed"] and not any(d["changed"] for d in again["destinations"])
     assert len(registries["us.icr.io"].uploads) == 3 and api.writes == []
 
 
@@ -94,11 +94,17 @@ def test_create_namespace_in_check_mode_lists_it_and_creates_nothing(api, regist
     args = {"src": SRC, "dest": ["us.icr.io/fresh/app:1.0"], "create_namespace": True}
     result = run(cr_image_copy, args, check=True).result
     assert result["changed"] and result["namespaces_created"] == ["us-south/fresh"]
-    assert result["destinations"]["us.icr.io/fresh/app:1.0"]["changed"]
+    sizes = sum(blob["size"] for blob in source.blobs())
+    (planned,) = result["destinations"]
+    assert planned["name"] == "us.icr.io/fresh/app:1.0" and planned["changed"] and planned["namespace_created"]
+    # every blob of the image would be copied: what the copy then does
+    assert (planned["digest"], planned["blobs_copied"], planned["bytes_copied"]) == (source.digest, 3, sizes)
     assert api.writes == [] and "fresh" not in api.namespaces
     assert "us.icr.io" not in registries  # nothing asked of a namespace that does not exist yet
     done = run(cr_image_copy, args).result
     assert done["namespaces_created"] == ["us-south/fresh"] and api.writes == [("create_namespace", "fresh", None)]
+    copied = done["destinations"][0]
+    assert (copied["blobs_copied"], copied["bytes_copied"]) == (planned["blobs_copied"], planned["bytes_copied"])
     assert registries["us.icr.io"].manifests[("fresh/app", "1.0")].digest == source.digest
     assert run(cr_image_copy, args).result["namespaces_created"] == []
 

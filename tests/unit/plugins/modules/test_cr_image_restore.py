@@ -64,18 +64,18 @@ def test_plan_digest_restore():
 
 def test_restore_tag_then_idempotent(api):
     seed(api, trash={OLD: ["1.0"]})
-    first = run(mod, {"image": REPO + ":1.0"})
+    first = run(mod, {"name": REPO + ":1.0"})
     assert not first.failed and first.result["changed"]
     assert first.result["restored_tags"] == ["1.0"] and first.result["digest"] == OLD
     assert first.result["digest_restored"] is True
-    second = run(mod, {"image": REPO + ":1.0"})
+    second = run(mod, {"name": REPO + ":1.0"})
     assert not second.result["changed"] and second.result["restored_tags"] == []
     assert api.writes == [("restore_tag", REPO + ":1.0")]
 
 
 def test_live_tag_with_another_image_is_a_conflict_not_a_failure(api):
     seed(api, live={"1.0": OTHER}, trash={OLD: ["1.0"]})
-    out = run(mod, {"image": REPO + ":1.0"})
+    out = run(mod, {"name": REPO + ":1.0"})
     assert not out.failed and not out.result["changed"]
     assert out.result["conflicting_tags"] == ["1.0"] and api.writes == []
     assert len(api.warnings) == 1 and "untag it first" in api.warnings[0]
@@ -85,37 +85,43 @@ def test_a_409_from_icr_is_a_conflict_too(api, monkeypatch):
     seed(api, trash={OLD: ["1.0"]})
     monkeypatch.setattr(api, "list_image_digests", lambda **kw: [])  # the tag went live after we looked
     api.add_image(REPO, OTHER, ["1.0"])
-    out = run(mod, {"image": REPO + ":1.0"})
+    out = run(mod, {"name": REPO + ":1.0"})
     assert not out.failed and not out.result["changed"] and out.result["conflicting_tags"] == ["1.0"]
 
 
 def test_restore_digest_with_tags_reports_conflicts_then_idempotent(api):
     seed(api, live={"b": OTHER}, trash={OLD: ["a", "b"]})
-    first = run(mod, {"image": REPO + "@" + OLD})
+    first = run(mod, {"name": REPO + "@" + OLD})
     assert first.result["changed"] and first.result["digest_restored"]
     assert first.result["restored_tags"] == ["a"] and first.result["conflicting_tags"] == ["b"]
-    second = run(mod, {"image": REPO + "@" + OLD})
+    second = run(mod, {"name": REPO + "@" + OLD})
     assert not second.result["changed"] and second.result["conflicting_tags"] == ["b"]
     assert api.writes == [("restore_digest", REPO + "@" + OLD)]
 
 
 def test_check_mode_predicts_without_restoring(api):
     seed(api, trash={OLD: ["a", "b"]})
-    out = run(mod, {"image": REPO + "@" + OLD}, check=True)
+    out = run(mod, {"name": REPO + "@" + OLD}, check=True)
     assert out.result["changed"] and out.result["restored_tags"] == ["a", "b"] and api.writes == []
 
 
 def test_neither_trashed_nor_live_fails(api):
-    out = run(mod, {"image": REPO + ":nope"})
+    out = run(mod, {"name": REPO + ":nope"})
     assert out.failed and "neither in the trash nor live" in out.result["msg"]
 
 
 def test_private_and_deprecated_domains_map_to_the_canonical_one(api):
     seed(api, live={"1.0": OLD})
-    out = run(mod, {"image": "private.us.icr.io/team-a/app:1.0"})
-    assert out.result["image"] == REPO + ":1.0"
+    out = run(mod, {"name": "private.us.icr.io/team-a/app:1.0"})
+    assert out.result["name"] == REPO + ":1.0"
 
 
 def test_a_non_icr_registry_fails(api):
-    out = run(mod, {"image": "quay.io/team-a/app:1.0"})
+    out = run(mod, {"name": "quay.io/team-a/app:1.0"})
     assert out.failed and "not an ICR image" in out.result["msg"]
+
+
+def test_the_former_option_name_image_still_names_the_image(api):
+    seed(api, trash={OLD: ["1.0"]})
+    out = run(mod, {"image": REPO + ":1.0"})
+    assert out.result["changed"] and out.result["name"] == REPO + ":1.0" and out.result["restored_tags"] == ["1.0"]

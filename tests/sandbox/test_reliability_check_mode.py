@@ -23,7 +23,7 @@ def world(endpoints, tmp_path_factory):
     state = {"ns": ns, "env": env, "work": work, "endpoints": endpoints}
     yield state
     for region in ("us-south", "eu-de"):
-        run_module("cr_namespace", {"name": ns, "region": region, "state": "absent"}, env)
+        run_module("cr_namespace", {"name": ns, "region": region, "state": "absent", "force": True}, env)
 
 
 def mutations(control):
@@ -68,7 +68,8 @@ def cases(world):
         ("cr_login", {"config_path": str(work / "docker" / "config.json"), "state": "absent"}),
         ("cr_retention_policy", {"namespace": ns, "state": "absent"}),
         ("cr_repo", {"name": "us.icr.io/%s/app" % ns, "state": "absent"}),
-        ("cr_namespace", {"name": ns, "region": "eu-de", "state": "absent"}),
+        # It holds the copy: deleting it deletes that for good, which cr_namespace wants said.
+        ("cr_namespace", {"name": ns, "region": "eu-de", "state": "absent", "force": True}),
     ]
 
 

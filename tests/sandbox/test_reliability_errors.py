@@ -60,7 +60,7 @@ def namespace(sandbox_env):
     result = run_module("cr_namespace", {"name": name}, sandbox_env)
     assert result.get("changed") is True, result
     yield name
-    run_module("cr_namespace", {"name": name, "state": "absent"}, sandbox_env)
+    run_module("cr_namespace", {"name": name, "state": "absent", "force": True}, sandbox_env)
 
 
 # --------------------------------------------------------------------------- outages

@@ -25,7 +25,7 @@ def namespaces(env):
         assert run_module("cr_namespace", {"name": name, "region": region}, env)["changed"] is True
     yield names
     for region, name in zip(("us-south", "eu-de"), names):
-        run_module("cr_namespace", {"name": name, "region": region, "state": "absent"}, env)
+        run_module("cr_namespace", {"name": name, "region": region, "state": "absent", "force": True}, env)
 
 
 def served_digest(endpoints, region, reference):

@@ -60,7 +60,7 @@ def namespace(sandbox_env):
     name = "push" + os.urandom(4).hex()
     assert run_module("cr_namespace", {"name": name}, sandbox_env).get("changed") is True
     yield name
-    run_module("cr_namespace", {"name": name, "state": "absent"}, sandbox_env)
+    run_module("cr_namespace", {"name": name, "state": "absent", "force": True}, sandbox_env)
 
 
 @pytest.fixture

@@ -208,7 +208,8 @@ class Sandbox:
             refusal = rules.private_only_refusal(self.state, region, principal.account.account_id,
                                                  private=service == region.private_domain)
             if refusal:
-                return 403, _oci_error("DENIED", refusal)
+                # 401, not 403: skopeo prints a realm's error message only with a 401 (docker with both).
+                return 401, _oci_error("DENIED", refusal)
         access = [self._grant(region, principal, scope) for scope in scopes]
         token = self.tokens.registry_token(region, principal.account.account_id, [a for a in access if a],
                                            audience=service)

@@ -22,6 +22,14 @@ from cryptography.x509.oid import NameOID
 IAM_ISSUER = "https://iam.cloud.ibm.com/identity"
 IAM_AUDIENCE = "default"
 IAM_LIFETIME = 3600
+# Compute-resource tokens (what IKS or Code Engine mounts in a pod) and VPC instance identity
+# tokens: same key, their own issuer and audience, so neither passes for an IAM token.
+CR_ISSUER = "https://icr-sandbox.invalid/compute-resource"
+CR_AUDIENCE = "iam"
+CR_LIFETIME = 7 * 86400
+INSTANCE_ISSUER = "https://icr-sandbox.invalid/instance-identity"
+INSTANCE_AUDIENCE = "vpc-iam"
+EXPIRED, INVALID = "expired", "invalid"
 REGISTRY_LIFETIME = 300      # the registry never revokes a token: keep them short-lived
 ADMIN_SUBJECT = "icr-sandbox-admin"
 KEY_FILE = "signing.key"
@@ -77,37 +85,81 @@ class TokenIssuer:
 
     # ---- IAM -----------------------------------------------------------------------------
 
-    def iam_token_response(self, account):
+    def iam_token_response(self, principal, grant_type="urn:ibm:params:oauth:grant-type:apikey"):
+        """IAM's answer for a principal (config.Principal): a JWT with IBM's claims."""
         now = int(time.time())
-        iam_id = f"IBMid-{account.account_id[:10].upper()}"
+        account_id = principal.account.account_id
         claims = {
-            "iam_id": iam_id, "id": iam_id, "realmid": "IBMid", "sub": f"sandbox-{account.account_id[:8]}@example.com",
-            "sub_type": "ServiceId", "jti": secrets.token_hex(16), "identifier": account.account_id[:10].upper(),
-            "account": {"valid": True, "bss": account.account_id, "frozen": True},
+            "iam_id": principal.iam_id, "id": principal.iam_id, "realmid": "iam", "sub": principal.sub,
+            "sub_type": principal.sub_type, "name": principal.name, "jti": secrets.token_hex(16),
+            "identifier": principal.sub, "account": {"valid": True, "bss": account_id, "frozen": True},
             "iat": now, "exp": now + IAM_LIFETIME, "iss": IAM_ISSUER,
-            "grant_type": "urn:ibm:params:oauth:grant-type:apikey", "scope": "ibm openid",
+            "grant_type": grant_type, "scope": "ibm openid",
             "client_id": "default", "acr": 1, "amr": ["pwd"], "aud": IAM_AUDIENCE,
         }
-        access_token = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid})
+        if principal.sub_type == "User":
+            claims["realmid"] = "IBMid"
+        access_token = self._sign(claims)
         return {"access_token": access_token, "refresh_token": "not_supported", "token_type": "Bearer",
                 "expires_in": IAM_LIFETIME, "expiration": now + IAM_LIFETIME, "scope": "ibm openid"}
 
+    def verify_iam(self, token):
+        """(claims, None) for a valid IAM access token, else (None, EXPIRED or INVALID)."""
+        return self._verify(token, IAM_ISSUER, IAM_AUDIENCE)
+
+    def principal_from_bearer(self, token):
+        """The principal of a valid (signed by us, unexpired) IAM access token, else None."""
+        claims, _ = self.verify_iam(token)
+        if claims is None:
+            return None
+        return self._config.principal_by_iam_id(claims.get("iam_id"), (claims.get("account") or {}).get("bss"))
+
     def account_from_bearer(self, token):
-        """The account of a valid (signed by us, unexpired) IAM access token, else None."""
+        principal = self.principal_from_bearer(token)
+        return principal.account if principal else None
+
+    # ---- compute resources: CR tokens (IKS, Code Engine) and VPC instance identity ---------
+
+    def compute_resource_token(self, account_id, compute_resource, lifetime=CR_LIFETIME):
+        now = int(time.time())
+        return self._sign({"iss": CR_ISSUER, "aud": CR_AUDIENCE, "sub": compute_resource, "account": account_id,
+                           "iat": now, "nbf": now - 5, "exp": now + lifetime, "jti": secrets.token_hex(12)})
+
+    def verify_compute_resource(self, token):
+        return self._verify(token, CR_ISSUER, CR_AUDIENCE)
+
+    def instance_identity_token(self, instance, account_id, lifetime):
+        now = int(time.time())
+        token = self._sign({"iss": INSTANCE_ISSUER, "aud": INSTANCE_AUDIENCE, "sub": instance, "account": account_id,
+                            "iat": now, "nbf": now - 5, "exp": now + lifetime, "jti": secrets.token_hex(12)})
+        return token, now
+
+    def verify_instance_identity(self, token):
+        return self._verify(token, INSTANCE_ISSUER, INSTANCE_AUDIENCE)
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _sign(self, claims):
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid})
+
+    def _verify(self, token, issuer, audience):
+        """The signature is checked first: a forged token is INVALID even when also expired."""
         if not token:
-            return None
+            return None, INVALID
         try:
-            claims = jwt.decode(token, self._public, algorithms=["RS256"], issuer=IAM_ISSUER,
-                                audience=IAM_AUDIENCE, options={"require": ["exp", "iat"]})
+            return jwt.decode(token, self._public, algorithms=["RS256"], issuer=issuer, audience=audience,
+                              options={"require": ["exp", "iat"]}), None
+        except jwt.ExpiredSignatureError:
+            return None, EXPIRED
         except jwt.PyJWTError:
-            return None
-        return self._config.account_by_id((claims.get("account") or {}).get("bss"))
+            return None, INVALID
 
     # ---- registry ----------------------------------------------------------------------------
 
-    def registry_token(self, region, subject, access):
+    def registry_token(self, region, subject, access, audience=None):
+        """``audience``: the registry's service, the region's public (default) or private one."""
         now = int(time.time())   # exp/nbf/iat must be JSON integers, aud a string
-        claims = {"iss": self._config.issuer, "sub": subject or "", "aud": region.service,
+        claims = {"iss": self._config.issuer, "sub": subject or "", "aud": audience or region.service,
                   "exp": now + REGISTRY_LIFETIME, "nbf": now - 5, "iat": now,
                   "jti": secrets.token_hex(12), "access": access}
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid, "typ": "JWT"})

@@ -73,9 +73,11 @@ def cmd_up(state_dir, args):
     config.docker_host = docker_host
     config_module.save(config)
 
+    _write_cr_tokens(config)
     for region in config.regions.values():
-        registries.write_registry_config(config, region)
-        registries.start_registry(config, region)
+        for private in registries.variants(region):
+            registries.write_registry_config(config, region, private)
+            registries.start_registry(config, region, private)
     processes.start_service(state_dir)
     try:
         _wait_ready(config)
@@ -98,18 +100,37 @@ def _running(state_dir):
 
 def _new_config(state_dir, host, region_names, port_base, use_tls):
     accounts = config_module.load_accounts(state_dir) or [config_module.new_account(), config_module.new_account()]
-    per_region = 4 if use_tls else 3
-    ports = iter(processes.free_ports(host, 1 + per_region * len(region_names), port_base))
+    profiles, service_ids = (config_module.load_identities(state_dir)
+                             or config_module.new_identities(state_dir, accounts[0]))
+    per_region = 7 if use_tls else 5
+    ports = iter(processes.free_ports(host, 2 + per_region * len(region_names), port_base))
     service_port = next(ports)
+    metadata_port = next(ports)
     regions = {}
     for name in region_names:
         domain = KNOWN_REGIONS[name]
         regions[name] = Region(name=name, domain=domain, service=domain, registry=f"{host}:{next(ports)}",
                                upstream=f"{host}:{next(ports)}",
-                               storage_root=os.path.join(state_dir, "data", name), api_port=next(ports))
+                               storage_root=os.path.join(state_dir, "data", name), api_port=next(ports),
+                               private_domain=f"private.{domain}", private_upstream=f"{host}:{next(ports)}",
+                               private_api_port=next(ports))
+        # Over TLS a front holds the published private address; otherwise the registry itself.
+        regions[name].private_registry = f"{host}:{next(ports)}" if use_tls else regions[name].private_upstream
     inner = {name: next(ports) for name in region_names} if use_tls else {}
     return SandboxConfig(state_dir=state_dir, host=host, issuer=ISSUER, service_port=service_port,
-                         accounts=accounts, regions=regions, tls=use_tls, tls_inner_ports=inner)
+                         accounts=accounts, regions=regions, tls=use_tls, tls_inner_ports=inner,
+                         trusted_profiles=profiles, service_ids=service_ids, metadata_port=metadata_port,
+                         vpc_instance=f"crn:v1:bluemix:public:is:us-south-1:a/{accounts[0].account_id}"
+                                      f"::instance:0717_{accounts[0].account_id[:8]}-sandbox")
+
+
+def _write_cr_tokens(config):
+    """Each trusted profile's compute resource token, where a pod would find it (0600)."""
+    issuer = auth.TokenIssuer(config)
+    for profile in config.trusted_profiles:
+        os.makedirs(os.path.dirname(profile.cr_token_file), mode=0o700, exist_ok=True)
+        config_module.write_private(profile.cr_token_file,
+                                    issuer.compute_resource_token(profile.account_id, profile.compute_resource))
 
 
 def _wait_ready(config):
@@ -119,7 +140,10 @@ def _wait_ready(config):
     checks = {"iam": lambda: _status(f"{config.service_url}/identity/token", b"grant_type=x", context) == 400,
               "engine": lambda: engine.engine_ping(config.docker_host)}
     for region in config.regions.values():
-        checks[f"registry {region.name}"] = (lambda r=region: _bearer_challenge(config.scheme, r, context))
+        checks[f"registry {region.name}"] = (lambda r=region: _bearer_challenge(config.scheme, r.registry, context))
+        if region.private_registry:
+            checks[f"private registry {region.name}"] = (
+                lambda r=region: _bearer_challenge(config.scheme, r.private_registry, context))
     while checks:
         for name, check in list(checks.items()):
             if check():
@@ -143,9 +167,9 @@ def _status(url, data=None, context=None):
         return None
 
 
-def _bearer_challenge(scheme, region, context):
+def _bearer_challenge(scheme, address, context):
     try:
-        urllib.request.urlopen(f"{scheme}://{region.registry}/v2/", timeout=1, context=context)
+        urllib.request.urlopen(f"{scheme}://{address}/v2/", timeout=1, context=context)
     except urllib.error.HTTPError as error:
         return error.code == 401 and error.headers.get("Www-Authenticate", "").startswith("Bearer ")
     except OSError:
@@ -163,10 +187,18 @@ def _write_endpoints(config):
         # Over TLS the registry carries its scheme: clients assume plain http for a bare
         # loopback host (as docker does), so without it they would not speak TLS.
         "regions": {r.name: {"domain": r.domain, "api_url": f"{api}:{r.api_port}",
-                             "registry": f"https://{r.registry}" if config.tls else r.registry}
+                             "registry": f"https://{r.registry}" if config.tls else r.registry,
+                             "private_domain": r.private_domain, "private_api_url": f"{api}:{r.private_api_port}",
+                             "private_registry": (f"https://{r.private_registry}" if config.tls
+                                                  else r.private_registry)}
                     for r in config.regions.values()},
         "other_accounts": [{"api_key": a.api_key, "account_id": a.account_id, "resource_groups": a.resource_groups}
                            for a in others],
+        "trusted_profiles": [{"id": p.id, "name": p.name, "crn": p.crn, "account_id": p.account_id,
+                              "role": p.role, "cr_token_file": p.cr_token_file} for p in config.trusted_profiles],
+        "service_ids": [{"name": s.name, "api_key": s.api_key, "role": s.role, "account_id": s.account_id}
+                        for s in config.service_ids],
+        "vpc_metadata_url": f"http://{config.host}:{config.metadata_port}",
         "base_image": engine.BASE_IMAGE,
         "state_dir": config.state_dir,
     }
@@ -212,9 +244,12 @@ def cmd_down(state_dir, args):
 
 
 def _bound_ports(config):
-    ports = [config.service_port]
+    ports = [config.service_port] + ([config.metadata_port] if config.metadata_port else [])
     for region in config.regions.values():
         ports += [int(region.registry.rsplit(":", 1)[1]), int(region.upstream.rsplit(":", 1)[1]), region.api_port]
+        if region.private_upstream:
+            ports += sorted({int(region.private_registry.rsplit(":", 1)[1]),
+                             int(region.private_upstream.rsplit(":", 1)[1]), region.private_api_port})
     ports += list(config.tls_inner_ports.values())
     return [p for p in ports if processes.port_in_use(config.host, p)]
 

@@ -9,11 +9,45 @@ then writes it.
 """
 
 from . import registry
+from .config import MANAGER, READER, ROLES, WRITER
 from .state import MEGABYTE, PLANS, UNLIMITED, Refused
 
 # Retention never touches images built before this moment (ICR documentation).
 RETENTION_CUTOFF = 1358554419   # 2013-01-19T00:13:39Z
 QUOTA_FIELDS = ("storage_megabytes", "traffic_megabytes")
+
+
+# ---- service roles (docs/sandbox-auth.md, "Roles") -----------------------------------------
+
+NOT_AUTHORIZED = "You are not authorized to access the specified resource."
+# What each role lets a token ask the realm for; a role includes the roles before it.
+REGISTRY_ACTIONS = {READER: {"pull"}, WRITER: {"pull", "push", "delete"}, MANAGER: {"pull", "push", "delete"}}
+PRIVATE_ONLY = ("Your account is set to accept image pushes and pulls only over private network connections "
+                "(private_only). Use the private endpoint {private} instead of {public}.")
+
+
+def role_allows(principal, needed):
+    """True when the principal has ``needed`` (or a stronger role); no role means no restriction."""
+    return principal.role is None or ROLES.index(principal.role) >= ROLES.index(needed)
+
+
+def check_role(principal, needed):
+    """/api/v1: 403 unless the caller's service role covers the operation's."""
+    if not role_allows(principal, needed):
+        raise Refused(403, "CRG9403E", f"{NOT_AUTHORIZED} The operation needs the {needed} service role on "
+                                       f"Container Registry; {principal.name} has {principal.role}.")
+
+
+def registry_actions(principal):
+    """/v2 actions the principal's role allows on its own account's repositories."""
+    return {"pull", "push", "delete"} if principal.role is None else REGISTRY_ACTIONS[principal.role]
+
+
+def private_only_refusal(state, region, account_id, private):
+    """The realm's message when a public push or pull meets the private_only setting, else None."""
+    if private or not state.account_settings(region.name, account_id)["private_only"]:
+        return None
+    return PRIVATE_ONLY.format(private=region.private_domain, public=region.domain)
 
 
 # ---- trash ---------------------------------------------------------------------------------

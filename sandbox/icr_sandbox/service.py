@@ -11,6 +11,7 @@ import binascii
 import json
 import logging
 import re
+import secrets
 import socket
 import ssl
 import threading
@@ -25,7 +26,7 @@ import requests
 from . import config as config_module
 from . import registries, rules, tls
 from .api import ManagementApi
-from .auth import TokenIssuer
+from .auth import EXPIRED, TokenIssuer
 from .hooks import FaultRules, RequestLog, fault_body, fault_headers
 from .proxy import RegionProxy, TlsFront
 from .state import Refused, State
@@ -34,6 +35,29 @@ LOG = logging.getLogger("icr_sandbox.service")
 BAD_CREDENTIALS = "The login credentials are not valid, or your IBM Cloud account is not active."
 API_KEY_NOT_FOUND = {"context": {}, "errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."}
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
+ASSUME_GRANT = "urn:ibm:params:oauth:grant-type:assume"
+CR_TOKEN_GRANT = "urn:ibm:params:oauth:grant-type:cr-token"
+METADATA_VERSIONS = ("2022-03-01", "2025-08-26")   # what VPCInstanceTokenManager sends
+INSTANCE_TOKEN_LIFETIME = (5, 3600)                 # expires_in bounds of the metadata service
+
+
+class IamRefusal(Exception):
+    """An IAM token-endpoint refusal: HTTP status and IAM's error body (docs/sandbox-auth.md, "IAM errors")."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status = status
+        self.body = {"context": {}, "errorCode": code, "errorMessage": message}
+
+
+def _missing(name):
+    return IamRefusal(400, "BXNIM0109E", f"Property '{name}' is missing or not supported.")
+
+
+def _token_refusal(problem, what):
+    if problem == EXPIRED:
+        return IamRefusal(400, "BXNIM0408E", f"Provided {what} is expired.")
+    return IamRefusal(400, "BXNIM0407E", f"Provided {what} is invalid.")
 TLS_HANDSHAKE = b"\x16"
 
 
@@ -52,33 +76,148 @@ class Sandbox:
     # ---- IAM -------------------------------------------------------------------------------
 
     def iam_token(self, form):
+        """(status, body) for ``POST /identity/token``: the apikey, assume and cr-token grants."""
         grant = _first(form, "grant_type")
-        if grant != APIKEY_GRANT:
+        grants = {APIKEY_GRANT: self._apikey_grant, ASSUME_GRANT: self._assume_grant,
+                  CR_TOKEN_GRANT: self._cr_token_grant}
+        if grant not in grants:
             return 400, {"context": {}, "errorCode": "BXNIM0109E",
                          "errorMessage": f"Property 'grant_type' is missing or not supported: '{grant}'."}
-        account = self.config.account_by_key(_first(form, "apikey"))
-        if account is None:
-            return 400, API_KEY_NOT_FOUND
-        return 200, self.tokens.iam_token_response(account)
+        try:
+            principal = grants[grant](form)
+        except IamRefusal as refusal:
+            return refusal.status, refusal.body
+        return 200, self.tokens.iam_token_response(principal, grant)
+
+    def _apikey_grant(self, form):
+        principal = self.config.principal_by_key(_first(form, "apikey"))
+        if principal is None:
+            raise IamRefusal(400, API_KEY_NOT_FOUND["errorCode"], API_KEY_NOT_FOUND["errorMessage"])
+        return principal
+
+    def _assume_grant(self, form):
+        """A user's IAM token exchanged for a trusted profile's (IAMAssumeAuthenticator's second step)."""
+        token = _first(form, "access_token")
+        if not token:
+            raise _missing("access_token")
+        claims, problem = self.tokens.verify_iam(token)
+        if claims is None:
+            raise _token_refusal(problem, "access token")
+        caller = self.config.principal_by_iam_id(claims.get("iam_id"), (claims.get("account") or {}).get("bss"))
+        if caller is None:
+            raise _token_refusal("invalid", "access token")
+        if caller.sub_type == "Profile":
+            raise IamRefusal(400, "BXNIM9401E", "A trusted profile's token cannot assume another profile.")
+        profile_id, crn, name = _first(form, "profile_id"), _first(form, "profile_crn"), _first(form, "profile_name")
+        account_id = _first(form, "account")
+        if not (profile_id or crn or name):
+            raise _missing("profile_id")
+        if name and not profile_id and not crn and not account_id:
+            raise _missing("account")
+        profile = self.config.find_profile(profile_id, None if profile_id or crn else name, crn, account_id)
+        if profile is None:
+            raise _unknown_profile(profile_id or crn or name)
+        if profile.account_id != caller.account.account_id:
+            raise _untrusted(profile, caller.name)
+        return self.config.profile_principal(profile)
+
+    def _cr_token_grant(self, form):
+        """A compute resource's token (ContainerAuthenticator) exchanged for a trusted profile's."""
+        token = _first(form, "cr_token")
+        if not token:
+            raise _missing("cr_token")
+        claims, problem = self.tokens.verify_compute_resource(token.strip())
+        if claims is None:
+            raise _token_refusal(problem, "compute resource token")
+        profile_id, name = _first(form, "profile_id"), _first(form, "profile_name")
+        if not (profile_id or name):
+            raise _missing("profile_id")
+        return self._profile_for_compute_resource(claims, profile_id=profile_id, name=name)
+
+    def _profile_for_compute_resource(self, claims, profile_id=None, name=None, crn=None):
+        profile = self.config.find_profile(profile_id, name, crn, claims.get("account"))
+        if profile is None:
+            raise _unknown_profile(profile_id or crn or name)
+        if claims["sub"] not in (profile.compute_resource, self.config.vpc_instance) \
+                or profile.account_id != claims.get("account"):
+            raise _untrusted(profile, claims["sub"])
+        return self.config.profile_principal(profile)
+
+    # ---- the VPC instance metadata service (VPCInstanceAuthenticator) ----------------------
+
+    def instance_token(self, headers, params, body):
+        """``PUT /instance_identity/v1/token``: the instance identity token."""
+        refusal = _metadata_preconditions(headers, params)
+        if refusal:
+            return refusal
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return 400, _vpc_error("bad_request", "The request body is not valid JSON.")
+        lifetime = request.get("expires_in", 300)
+        low, high = INSTANCE_TOKEN_LIFETIME
+        if not isinstance(lifetime, int) or isinstance(lifetime, bool) or not low <= lifetime <= high:
+            return 400, _vpc_error("invalid_expires_in", f"expires_in must be a whole number from {low} to {high}.")
+        main = self.config.accounts[0]
+        token, now = self.tokens.instance_identity_token(self.config.vpc_instance, main.account_id, lifetime)
+        return 200, _expiring(token, now, lifetime)
+
+    def instance_iam_token(self, headers, params, body):
+        """``POST /instance_identity/v1/iam_token``: an IAM token of a profile linked to the instance."""
+        refusal = _metadata_preconditions(headers, params)
+        if refusal:
+            return refusal
+        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+        claims, problem = self.tokens.verify_instance_identity(token.strip() if scheme.lower() == "bearer" else "")
+        if claims is None:
+            return 401, _vpc_error("invalid_token", f"The instance identity token is {problem}.")
+        try:
+            wanted = (json.loads(body) if body else {}) or {}
+            wanted = wanted.get("trusted_profile") or {}
+        except (ValueError, AttributeError):
+            return 400, _vpc_error("bad_request", "The request body is not valid JSON.")
+        linked = [p for p in self.config.trusted_profiles if p.account_id == claims.get("account")]
+        try:
+            if wanted:
+                principal = self._profile_for_compute_resource(
+                    claims, profile_id=wanted.get("id"), name=wanted.get("name"), crn=wanted.get("crn"))
+            elif linked:
+                principal = self.config.profile_principal(linked[0])    # the instance's default profile
+            else:
+                return 400, _vpc_error("no_trusted_profile", "No trusted profile is linked to this instance.")
+        except IamRefusal as refusal:
+            return refusal.status, _vpc_error("iam_token_failed", f"{refusal.body['errorCode']}: "
+                                                                  f"{refusal.body['errorMessage']}")
+        answer = self.tokens.iam_token_response(principal, CR_TOKEN_GRANT)
+        now = int(time.time())
+        return 200, _expiring(answer["access_token"], now, answer["expires_in"])
 
     # ---- token realm -----------------------------------------------------------------------
 
     def realm_token(self, authorization, params):
         """(status, body) for ``GET /oauth/token?service=…&scope=…`` (several scopes allowed)."""
-        region = self.config.region_for_service(_first(params, "service"))
+        service = _first(params, "service")
+        region = self.config.region_for_service(service)
         if region is None:
-            return 400, _oci_error("UNSUPPORTED", f"unknown service {_first(params, 'service')!r}")
-        account = self._account_from_basic(authorization)
-        if account is None:
+            return 400, _oci_error("UNSUPPORTED", f"unknown service {service!r}")
+        principal = self._principal_from_basic(authorization)
+        if principal is None:
             return 401, _oci_error("UNAUTHORIZED", BAD_CREDENTIALS)
-        access = [self._grant(region, account, scope)
-                  for value in params.get("scope", []) for scope in value.split()]
-        token = self.tokens.registry_token(region, account.account_id, [a for a in access if a])
+        scopes = [scope for value in params.get("scope", []) for scope in value.split()]
+        if any(scope.startswith("repository:") for scope in scopes):
+            refusal = rules.private_only_refusal(self.state, region, principal.account.account_id,
+                                                 private=service == region.private_domain)
+            if refusal:
+                # 401, not 403: skopeo prints a realm's error message only with a 401 (docker with both).
+                return 401, _oci_error("DENIED", refusal)
+        access = [self._grant(region, principal, scope) for scope in scopes]
+        token = self.tokens.registry_token(region, principal.account.account_id, [a for a in access if a],
+                                           audience=service)
         issued = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         # No refresh_token: docker would store it and switch to OAuth POSTs (docs/sandbox-auth.md, "The realm's answer").
         return 200, {"token": token, "access_token": token, "expires_in": 300, "issued_at": issued}
 
-    def _account_from_basic(self, authorization):
+    def _principal_from_basic(self, authorization):
         scheme, _, encoded = (authorization or "").partition(" ")
         if scheme.lower() != "basic":
             return None
@@ -87,26 +226,28 @@ class Sandbox:
         except (binascii.Error, UnicodeDecodeError):
             return None
         if user == "iamapikey":
-            return self.config.account_by_key(secret)
+            return self.config.principal_by_key(secret)
         if user == "iambearer":
-            return self.tokens.account_from_bearer(secret)
+            return self.tokens.principal_from_bearer(secret)
         return None
 
-    def _grant(self, region, account, scope):
+    def _grant(self, region, principal, scope):
         """The access entry for one ``type:name:actions`` scope: what is asked AND allowed."""
         parts = scope.split(":")
         if len(parts) < 3:
             return None
         kind, name, wanted = parts[0], ":".join(parts[1:-1]), set(parts[-1].split(","))
         allowed = set()
+        account_id = principal.account.account_id
         if kind == "repository":
             namespace = name.split("/", 1)[0]
-            if "/" in name and self.state.namespace_owner(region.name, namespace) == account.account_id:
+            if "/" in name and self.state.namespace_owner(region.name, namespace) == account_id:
                 allowed.add("delete")
-                if self.state.pull_allowed(region.name, account.account_id):
+                if self.state.pull_allowed(region.name, account_id):
                     allowed.add("pull")
-                    if self.state.push_allowed(region.name, account.account_id):
+                    if self.state.push_allowed(region.name, account_id):
                         allowed.add("push")
+            allowed &= rules.registry_actions(principal)
         # Anything else (the registry catalog included) is not for customers on ICR.
         granted = allowed if "*" in wanted else wanted & allowed
         return {"type": kind, "name": name, "actions": sorted(granted)}
@@ -125,12 +266,14 @@ class Sandbox:
     def _wipe_region(self, region):
         registries.wipe_registry(self.config, region)
         self._wait_registry(region, "after the reset")
+        if region.private_upstream:
+            self._wait_registry(region, "after the reset", region.private_upstream)
 
-    def _wait_registry(self, region, when):
+    def _wait_registry(self, region, when, address=None):
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"http://{region.upstream}/v2/", timeout=1).status_code == 401:
+                if requests.get(f"http://{address or region.upstream}/v2/", timeout=1).status_code == 401:
                     return
             except requests.RequestException:
                 pass
@@ -163,6 +306,34 @@ def _first(mapping, name):
 
 def _oci_error(code, message):
     return {"errors": [{"code": code, "message": message}]}
+
+
+def _unknown_profile(what):
+    return IamRefusal(400, "BXNIM9404E", f"Trusted profile '{what}' could not be found.")
+
+
+def _untrusted(profile, who):
+    return IamRefusal(403, "BXNIM9403E", f"The trusted profile '{profile.name}' does not trust '{who}'.")
+
+
+def _vpc_error(code, message):
+    return {"errors": [{"code": code, "message": message}], "trace": secrets.token_hex(16)}
+
+
+def _metadata_preconditions(headers, params):
+    """The metadata service's checks every call passes: the flavor header and a known version."""
+    if (headers.get("Metadata-Flavor") or "").lower() != "ibm":
+        return 400, _vpc_error("missing_metadata_flavor", "The request needs the header 'Metadata-Flavor: ibm'.")
+    version = _first(params, "version")
+    if version not in METADATA_VERSIONS:
+        return 400, _vpc_error("invalid_version", f"The version query parameter '{version}' is not supported.")
+    return None
+
+
+def _expiring(token, now, lifetime):
+    stamp = lambda seconds: datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    return {"access_token": token, "created_at": stamp(now), "expires_at": stamp(now + lifetime),
+            "expires_in": lifetime}
 
 
 # ---- HTTP ------------------------------------------------------------------------------------------
@@ -356,6 +527,32 @@ ROUTES = [(method, re.compile(pattern), handler) for method, pattern, handler in
 ]]
 
 
+class MetadataHandler(_Handler):
+    """The VPC instance metadata service's two identity calls (VPCInstanceTokenManager), v1 and v2 paths."""
+
+    def _serve(self):
+        url = urlsplit(self.path)
+        path, params = url.path, parse_qs(url.query, keep_blank_values=True)
+        body = self._body()
+        for method, pattern, name in METADATA_ROUTES:
+            if method == self.command and pattern.fullmatch(path):
+                if self._faulted("iam", None, path):
+                    return
+                status, document = getattr(self.sandbox, name)(self.headers, params, body)
+                self.sandbox.log.record("iam", None, self.command, path, status)
+                self._send(status, document)
+                return
+        self._send(404, _vpc_error("not_found", f"no such endpoint: {self.command} {path}"))
+
+
+METADATA_ROUTES = [(method, re.compile(pattern), name) for method, pattern, name in [
+    ("PUT", r"/instance_identity/v1/token", "instance_token"),
+    ("PUT", r"/identity/v1/token", "instance_token"),
+    ("POST", r"/instance_identity/v1/iam_token", "instance_iam_token"),
+    ("POST", r"/identity/v1/iam_tokens", "instance_iam_token"),
+]]
+
+
 class ApiHandler(_Handler):
     """/api/v1 of one region, wrapped with the request log and fault injection."""
 
@@ -410,12 +607,21 @@ def serve(state_dir):
     context = tls.server_context(state_dir) if config.tls else None
     servers = [_server(config.host, config.service_port, ServiceHandler, sandbox, ssl_context=context)]
     servers += [_server(config.host, r.api_port, ApiHandler, sandbox, r, context) for r in config.regions.values()]
+    # The private endpoints: /api/v1 over the same state; /v2 is each region's second registry.
+    servers += [_server(config.host, r.private_api_port, ApiHandler, sandbox, r, context)
+                for r in config.regions.values() if r.private_api_port]
+    if config.metadata_port:
+        servers.append(_server(config.host, config.metadata_port, MetadataHandler, sandbox))
     for region in config.regions.values():
         if config.tls:
             inner = (config.host, config.tls_inner_ports[region.name])
             RegionProxy(region, sandbox.faults, sandbox.log, listen=inner).start()
             host, port = region.registry.rsplit(":", 1)
             TlsFront((host, int(port)), inner, context).start()
+            if region.private_registry and region.private_registry != region.private_upstream:
+                host, port = region.private_registry.rsplit(":", 1)
+                up_host, up_port = region.private_upstream.rsplit(":", 1)
+                TlsFront((host, int(port)), (up_host, int(up_port)), context).start()
         else:
             RegionProxy(region, sandbox.faults, sandbox.log).start()
     for server in servers[1:]:

@@ -61,7 +61,7 @@ def test_up_twice_then_down_leaves_nothing(private_sandbox, endpoints):
     assert oct(os.stat(private_sandbox / "endpoints.json").st_mode & 0o777) == "0o600"
     assert mine["state_dir"] == str(private_sandbox) and list(mine["regions"]) == ["us-south"]
     pids = _pids(private_sandbox)
-    assert set(pids) == {"dockerd", "registry-us-south", "service"}
+    assert set(pids) == {"dockerd", "registry-us-south", "registry-us-south-private", "service"}
     key = mine["api_key"]
 
     second = _cli(private_sandbox, "up", "--regions", "us-south")

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 
+from .. import rules
 from ..registry import RegistryAdmin, RegistryError
 from ..state import Refused
 from .responses import error_response
@@ -36,6 +37,7 @@ class Request:
     admin: RegistryAdmin           # the region's registry: storage reads, /v2 writes
     lock: object                   # the region's lock: held from a storage read to its write
     account: object                # None on the routes that need no account
+    principal: object              # who called (config.Principal: account and service role), or None
     args: list
     params: dict
     headers: object
@@ -109,14 +111,16 @@ class ManagementApi:
         if not raw_path.startswith(PREFIX):
             raise Refused(404, "CRG9404E", f"No such API: {method} {raw_path}")
         segments = raw_path[len(PREFIX):].rstrip("/").split("/")
-        for route_method, pattern, handler, needs_account in ROUTES:
+        for route_method, pattern, handler, role in ROUTES:
             if route_method != method or len(pattern) != len(segments):
                 continue
             if all(p is None or p == s for p, s in zip(pattern, segments)):
                 args = [unquote(s) for p, s in zip(pattern, segments) if p is None]
-                account = self._authenticate(headers) if needs_account else None
+                principal = self._authenticate(headers) if role else None
+                if principal is not None:
+                    rules.check_role(principal, role)
                 request = Request(self._config, self._state, region, self._admins[region.name],
-                                  self._locks[region.name], account, args,
+                                  self._locks[region.name], principal and principal.account, principal, args,
                                   parse_qs(query or "", keep_blank_values=True), headers, body)
                 return handler(request)
         raise Refused(404, "CRG9404E", f"No such API: {method} {raw_path}")
@@ -124,7 +128,7 @@ class ManagementApi:
     def _authenticate(self, headers):
         authorization = headers.get("Authorization") or ""
         scheme, _, token = authorization.partition(" ")
-        account = self._tokens.account_from_bearer(token.strip()) if scheme.lower() == "bearer" else None
-        if account is None or headers.get("Account") != account.account_id:
+        principal = self._tokens.principal_from_bearer(token.strip()) if scheme.lower() == "bearer" else None
+        if principal is None or headers.get("Account") != principal.account.account_id:
             raise Refused(401, "CRG0014E", AUTH_REQUIRED)
-        return account
+        return principal

@@ -4,7 +4,7 @@ A ``None`` segment is a path argument, handed to the handler percent-decoded in
 ``request.args``. A new resource is one more handler module and its lines here.
 """
 
-from . import account, images, namespaces, quotas, retention, trash
+from . import account, images, namespaces, quotas, retention, trash, va
 
 ROUTES = [
     ("GET", ("auth",), account.get_auth, True),
@@ -36,4 +36,26 @@ ROUTES = [
     ("GET", ("trash",), trash.list_deleted_images, True),
     ("POST", ("trash", None, "restoretags"), trash.restore_tags, True),
     ("POST", ("trash", None, "restore"), trash.restore_image, True),
+]
+
+# Vulnerability Advisor v4 on the same regional API address (the SDK's service URL).
+VA_PREFIX = "/va/api/v4/"
+VA_ROUTES = [
+    ("GET", ("report", "account"), va.get_account_report, True),
+    ("GET", ("report", "account", "status"), va.get_account_status, True),
+    ("GET", ("report", "image", None), va.get_image_report, True),
+    ("GET", ("report", "image", "status", None), va.get_image_status, True),
+    ("GET", ("exempt", "types"), va.list_exemption_types, True),
+    ("GET", ("exempt", "image"), va.list_account_level_exemptions, True),
+    ("GET", ("exempt", "image", "issue", None, None), va.get_account_exemption, True),
+    ("POST", ("exempt", "image", "issue", None, None), va.create_account_exemption, True),
+    ("DELETE", ("exempt", "image", "issue", None, None), va.delete_account_exemption, True),
+    ("GET", ("exempt", "image", None), va.list_resource_exemptions, True),
+    ("GET", ("exempt", "image", None, "issue", None, None), va.get_resource_exemption, True),
+    ("POST", ("exempt", "image", None, "issue", None, None), va.create_resource_exemption, True),
+    ("DELETE", ("exempt", "image", None, "issue", None, None), va.delete_resource_exemption, True),
+    ("GET", ("exemptions", "account"), va.list_all_exemptions, True),
+    ("POST", ("exemptions", "deleteAll"), va.delete_all_exemptions, True),
+    ("GET", ("exemptions", "image", None), va.list_image_exemptions, True),
+    ("POST", ("exemptions", "images"), va.list_images_exemptions, True),
 ]

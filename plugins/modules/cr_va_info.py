@@ -142,7 +142,8 @@ from ansible_collections.icr.registry.plugins.module_utils.va_api import STATUSE
 
 COUNTS = ("vulnerability_count", "exempt_vulnerability_count", "issue_count", "exempt_issue_count")
 CVES_IN_MESSAGE = 5
-POLL_FIRST, POLL_MAX = 1.0, 15.0
+POLL_FIRST = 1.0
+POLL_MAX = 15.0
 
 
 def summary_entry(name, summary):

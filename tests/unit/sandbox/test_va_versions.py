@@ -67,7 +67,7 @@ def test_debian_sorting_is_consistent(values):
 
 @given(debian_versions)
 def test_debian_tilde_sorts_before_anything_and_epoch_dominates(version):
-    epoch, _, rest = version.rpartition(":") if ":" in version else ("", "", version)
+    epoch, rest = version.split(":", 1) if ":" in version else ("", version)
     upstream, dash, revision = rest.rpartition("-") if "-" in rest else (rest, "", "")
     tilde = (f"{epoch}:" if epoch else "") + upstream + "~" + (f"-{revision}" if dash else "")
     assert debian_compare(tilde, version) < 0

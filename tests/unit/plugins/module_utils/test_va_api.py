@@ -50,13 +50,13 @@ def test_exemptions_by_scope_and_a_missing_one_is_none():
     assert client.get_exemption("cve", "CVE-2023-4911", resource="team/app") == {"issue_id": "CVE-2023-4911"}
     client.create_exemption("cve", "CVE-2023-4911", resource="team/app")
     client.delete_exemption("cve", "CVE-2023-4911")
-    assert [call[0] for call in service.calls] == ["get_exemption_account", "get_exemption_resource",
-                                                  "create_exemption_resource", "delete_exemption_account"]
+    assert [call[0] for call in service.calls] == [
+        "get_exemption_account", "get_exemption_resource", "create_exemption_resource", "delete_exemption_account"]
     assert service.calls[2][1] == {"resource": "team/app", "issue_type": "cve", "issue_id": "CVE-2023-4911"}
 
 
 def test_other_failures_of_get_exemption_are_raised():
-    client, _ = va(get_exemption_account=[api_exception(500, {"errors": [{"code": "CRG9500E", "message": "no"}]})] * 2)
+    client = va(get_exemption_account=[api_exception(500, {"errors": [{"code": "CRG9500E", "message": "no"}]})] * 2)[0]
     with pytest.raises(IcrError) as info:
         client.get_exemption("cve", "CVE-2023-4911")
     assert info.value.status == 500

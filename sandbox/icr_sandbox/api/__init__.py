@@ -1,5 +1,5 @@
 """The ICR management API, /api/v1, for one region at a time (and Vulnerability Advisor,
-/va/api/v4, on the same address: ``va.py``, its own route table in ``routes.py``).
+/va/api/v4, on the same address: ``va.py``, routed through ``routes.table_path``).
 
 Routing (``routes.py``) matches the raw, undecoded path (image references arrive
 percent-encoded as one segment), then decodes each path argument. Every operation except
@@ -21,11 +21,10 @@ from urllib.parse import parse_qs, unquote
 from ..registry import RegistryAdmin, RegistryError
 from ..state import Refused
 from .responses import error_response
-from .routes import ROUTES, VA_PREFIX, VA_ROUTES
+from .routes import ROUTES, table_path
 
 LOG = logging.getLogger(__name__)
 PREFIX = "/api/v1/"
-TABLES = ((PREFIX, ROUTES), (VA_PREFIX, VA_ROUTES))
 AUTH_REQUIRED = ("Authorization required. See https://cloud.ibm.com/docs/Registry?"
                  "topic=Registry-troubleshoot-auth-req")
 
@@ -94,7 +93,8 @@ class ManagementApi:
     def handle(self, region, method, raw_path, query, headers, body):
         transaction_id = headers.get("X-Global-Transaction-ID") or uuid.uuid4().hex
         try:
-            status, response_headers, payload = self._dispatch(region, method, raw_path, query, headers, body)
+            status, response_headers, payload = self._dispatch(region, method, table_path(raw_path), query, headers,
+                                                               body)
         except Refused as refusal:
             status, response_headers, payload = error_response(refusal.status, refusal.code, refusal.message,
                                                                transaction_id)
@@ -108,11 +108,10 @@ class ManagementApi:
         return status, response_headers, payload
 
     def _dispatch(self, region, method, raw_path, query, headers, body):
-        prefix, routes = next(((p, r) for p, r in TABLES if raw_path.startswith(p)), (None, ()))
-        if prefix is None:
+        if not raw_path.startswith(PREFIX):
             raise Refused(404, "CRG9404E", f"No such API: {method} {raw_path}")
-        segments = raw_path[len(prefix):].rstrip("/").split("/")
-        for route_method, pattern, handler, needs_account in routes:
+        segments = raw_path[len(PREFIX):].rstrip("/").split("/")
+        for route_method, pattern, handler, needs_account in ROUTES:
             if route_method != method or len(pattern) != len(segments):
                 continue
             if all(p is None or p == s for p, s in zip(pattern, segments)):

@@ -2,12 +2,15 @@
 properties), layers and whiteouts, os-release and package databases, advisory files."""
 
 import gzip
+import hashlib
 import io
 import json
 import sys
 import tarfile
+import time
 from functools import cmp_to_key
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +18,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "sandbox"))
 
-from icr_sandbox import scanner  # noqa: E402
+from icr_sandbox import cli, scanner  # noqa: E402
 from icr_sandbox.versions import apk_compare, debian_compare  # noqa: E402
 
 
@@ -190,7 +193,6 @@ def test_malformed_advisories_name_the_entry(tmp_path, entry, message):
 
 
 def test_up_refuses_a_malformed_feed_in_one_line(tmp_path, capsys):
-    from icr_sandbox import cli
     feed = tmp_path / "feed.json"
     feed.write_text(json.dumps([{"cve_id": "CVE-2023-12345", "notice_id": "N", "summary": "s",
                                  "distribution": "debian", "package": "p", "fixed_version": ""}]))
@@ -198,3 +200,51 @@ def test_up_refuses_a_malformed_feed_in_one_line(tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "entry 0 (CVE-2023-12345): 'fixed_version'" in error
     assert not (tmp_path / "state" / "config.json").exists()
+
+
+# ---- the worker -----------------------------------------------------------------------------
+
+class MemoryState:
+    def __init__(self):
+        self.scans = {}
+
+    def va_scan(self, region_name, digest):
+        return self.scans.get((region_name, digest))
+
+    def va_put_scan(self, region_name, digest, scan):
+        self.scans[(region_name, digest)] = scan
+
+
+def store_blob(root, data):
+    hexdigest = hashlib.sha256(data).hexdigest()
+    path = root / "docker" / "registry" / "v2" / "blobs" / "sha256" / hexdigest[:2] / hexdigest / "data"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    return "sha256:" + hexdigest
+
+
+def test_the_scanner_scans_tagged_manifest_pushes_after_its_delay(tmp_path):
+    layer_digest = store_blob(tmp_path, layer({"etc/os-release": DEBIAN, "var/lib/dpkg/status":
+                                        b"Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\nSource: glibc\n"}))
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"digest": "sha256:" + "0" * 64, "size": 2},
+                           "layers": [{"digest": layer_digest, "size": 1}]}).encode()
+    digest = store_blob(tmp_path, manifest)
+    region = SimpleNamespace(name="us-south", storage_root=str(tmp_path))
+    state = MemoryState()
+    worker = scanner.Scanner(None, state, scanner.load_advisories(), delay=0.3)
+    media_type = "application/vnd.docker.distribution.manifest.v2+json"
+    worker.on_events(region, [
+        {"action": "push", "target": {"mediaType": media_type, "digest": digest, "repository": "ns/untagged"}},
+        {"action": "push", "target": {"mediaType": "application/octet-stream", "digest": layer_digest, "repository": "ns/a",
+                                      "tag": "x"}},
+        {"action": "pull", "target": {"mediaType": media_type, "digest": digest, "repository": "ns/a", "tag": "1"}}])
+    worker.on_events(region, [{"action": "push", "target": {"mediaType": media_type, "digest": digest,
+                                                            "repository": "ns/a", "tag": "1"}}])
+    pushed = time.monotonic()
+    while state.va_scan("us-south", digest) is None and time.monotonic() - pushed < 5:
+        time.sleep(0.02)
+    assert time.monotonic() - pushed >= 0.25                       # not before the delay
+    scan = state.va_scan("us-south", digest)
+    assert scan["supported"] and scan["complete"] and [f["cve_id"] for f in scan["findings"]] == ["CVE-2023-4911"]
+    assert list(state.scans) == [("us-south", digest)]             # nothing else was scanned

@@ -191,11 +191,13 @@ def test_account_listings(va, pusher, namespace, endpoints):
     assert va.account_status_query_path(include_private="false").get_result() == {"images": []}
 
 
-def test_deleting_all_exemptions(endpoints, va, namespace):
-    va.create_exemption_resource(resource=namespace, issue_type="sn", issue_id="DSA-5514-1")
+def test_deleting_all_exemptions(endpoints):
+    """In eu-de, where no other test keeps exemptions (each region has its own)."""
+    va = va_client(endpoints, "eu-de")
+    va.create_exemption_account(issue_type="sn", issue_id="DSA-5514-1")
     before = len(va.list_account_exemptions().get_result())
     deleted = ExemptionDeletionInfo.from_dict(va.exemptions_account_delete_handler().get_result())
-    assert deleted.number_of_exemptions_deleted == before
+    assert deleted.number_of_exemptions_deleted == before >= 1
     assert va.list_account_exemptions().get_result() == []
 
 

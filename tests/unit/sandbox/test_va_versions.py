@@ -224,8 +224,8 @@ def store_blob(root, data):
 
 
 def test_the_scanner_scans_tagged_manifest_pushes_after_its_delay(tmp_path):
-    layer_digest = store_blob(tmp_path, layer({"etc/os-release": DEBIAN, "var/lib/dpkg/status":
-                                        b"Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\nSource: glibc\n"}))
+    status = b"Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\nSource: glibc\n"
+    layer_digest = store_blob(tmp_path, layer({"etc/os-release": DEBIAN, "var/lib/dpkg/status": status}))
     manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                            "config": {"digest": "sha256:" + "0" * 64, "size": 2},
                            "layers": [{"digest": layer_digest, "size": 1}]}).encode()

@@ -41,6 +41,7 @@ from ansible_collections.icr.registry.plugins.module_utils.interrupts import (
     ControllerWatch, Interrupted, ensure_controller, install, restore)
 from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
 from ansible_collections.icr.registry.plugins.module_utils.retry import RetryPolicy
+from ansible_collections.icr.registry.plugins.module_utils.va_api import VaApi
 
 # The argspec twin of plugins/doc_fragments/icr.py (keep the two in step).
 ICR_COMMON_ARGS = dict(
@@ -87,6 +88,7 @@ class IcrModule:
         self.params = self._module.params
         self._session = None
         self._apis = {}
+        self._vas = {}
         self._registries = {}
         try:
             self.region = get_region(self.params["region"])
@@ -262,6 +264,15 @@ class IcrModule:
             self._authenticate()
             self._apis[region.name] = IcrApi(self.session, self.api_url(region))
         return self._apis[region.name]
+
+    def va(self, region=None):
+        """The Vulnerability Advisor v4 client for ``region`` (default: the module's), made once;
+        its service URL is the region's API address."""
+        region = self._region(region)
+        if region.name not in self._vas:
+            self._authenticate()
+            self._vas[region.name] = VaApi(self.session, self.api_url(region))
+        return self._vas[region.name]
 
     def registry(self, region=None, pool_size=8):
         """The /v2 client of ``region``'s registry (default: the module's), signed in with the

@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 
-from . import auth, engine, processes, registries, tls
+from . import auth, engine, processes, registries, scanner, tls
 from . import config as config_module
 from .config import DEFAULT_REGIONS, ISSUER, KNOWN_REGIONS, Region, SandboxConfig
 
@@ -31,6 +31,9 @@ def main(argv=None):
                     help=f"comma-separated, from: {', '.join(KNOWN_REGIONS)}")
     up.add_argument("--port-base", type=int, help="use consecutive ports from here (default: free ports)")
     up.add_argument("--tls", action="store_true", help="serve registries, API and IAM over HTTPS (private CA)")
+    up.add_argument("--va-scan-delay", type=float, default=1.0, metavar="SECONDS",
+                    help="Vulnerability Advisor: seconds from a tagged push to its report (default 1)")
+    up.add_argument("--advisories", metavar="FILE", help="Vulnerability Advisor feed (JSON list; sandbox/README.md)")
     down = commands.add_parser("down", help="stop the processes this state folder started")
     down.add_argument("--purge", action="store_true", help="also delete the state folder")
     commands.add_parser("status", help="show what runs and where")
@@ -61,7 +64,17 @@ def cmd_up(state_dir, args):
     if unknown or not regions:
         print(f"unknown regions {unknown}; known: {', '.join(KNOWN_REGIONS)}", file=sys.stderr)
         return 2
+    if args.va_scan_delay < 0:
+        print("--va-scan-delay must not be negative", file=sys.stderr)
+        return 2
+    advisories = os.path.abspath(args.advisories) if args.advisories else ""
+    try:
+        scanner.load_advisories(advisories or None)
+    except scanner.AdvisoryError as error:
+        print(error, file=sys.stderr)
+        return 2
     config = _new_config(state_dir, args.host, regions, args.port_base, args.tls)
+    config.va_scan_delay, config.va_advisories = args.va_scan_delay, advisories
     auth.ensure_keys(state_dir)
     if config.tls:
         tls.ensure_certificates(state_dir, args.host)

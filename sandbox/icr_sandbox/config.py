@@ -108,6 +108,8 @@ class SandboxConfig:
     accounts: list[Account]
     regions: dict[str, Region]
     docker_host: str = ""
+    va_scan_delay: float = 1.0                                  # up --va-scan-delay: push to VA report
+    va_advisories: str = ""                                      # up --advisories: the VA feed ("" = shipped one)
     tls: bool = False                                            # up --tls
     tls_inner_ports: dict = field(default_factory=dict)         # region -> plain proxy port behind the TLS front
     trusted_profiles: list = field(default_factory=list)        # TrustedProfile

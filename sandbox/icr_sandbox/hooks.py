@@ -17,7 +17,7 @@ from datetime import datetime
 from .registries import registry_log_name
 
 KINDS = ("iam", "token", "api", "v2")
-READ_ONLY_POSTS = re.compile(r"/images/digests/?$|/retentions/analyze/?$")
+READ_ONLY_POSTS = re.compile(r"/images/digests/?$|/retentions/analyze/?$|/va/api/v4/exemptions/images/?$")
 _FIELD = re.compile(r'([\w.]+)=("(?:[^"\\]|\\.)*"|\S+)')
 FAULT_CODES = {429: "TOOMANYREQUESTS", 500: "UNKNOWN", 502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "UNAVAILABLE"}
 RULE_FIELDS = {"kind", "region", "method", "path_regex", "status", "retry_after", "latency_ms",

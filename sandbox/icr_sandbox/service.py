@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from . import config as config_module
-from . import registries, rules, tls
+from . import registries, rules, scanner, tls
 from .api import ManagementApi
 from .auth import EXPIRED, TokenIssuer
 from .hooks import FaultRules, RequestLog, fault_body, fault_headers
@@ -69,6 +69,8 @@ class Sandbox:
         self.tokens = TokenIssuer(config)
         self.state = State(config)
         self.api = ManagementApi(config, self.state, self.tokens)
+        self.va = scanner.Scanner(config, self.state, scanner.load_advisories(config.va_advisories or None),
+                                  config.va_scan_delay)
         self.log = RequestLog(config)
         self.faults = FaultRules()
         self.reset_lock = threading.Lock()
@@ -448,6 +450,7 @@ class ServiceHandler(_Handler):
             self._send(400, {"error": "not JSON"})
             return
         rules.count_pulled_bytes(self.sandbox.state, region.name, events)
+        self.sandbox.va.on_events(region, events)
         self._send(200)
 
     # ---- control hooks (docs/design.md "Sandbox test hooks") --------------------------------

@@ -228,6 +228,46 @@ class State:
                          days_until_expiry=_days_left(item, now))
                     for item in trash.values() if item["namespace"] in namespaces]
 
+    # ---- Vulnerability Advisor: scans (by digest) and exemptions -------------------------
+
+    def va_scan(self, region_name, digest):
+        """The stored scan of a manifest digest (``scanner.scan_manifest``), or None."""
+        with self._lock:
+            return self._data.setdefault("va_scans", {}).get(region_name, {}).get(digest)
+
+    def va_put_scan(self, region_name, digest, scan):
+        with self._lock:
+            self._data.setdefault("va_scans", {}).setdefault(region_name, {})[digest] = scan
+            self._save()
+
+    def va_exemptions(self, region_name, account_id):
+        """The account's exemptions in this region: ``[{resource, issue_type, issue_id}]``
+        (``resource`` "" is the whole account)."""
+        with self._lock:
+            return [dict(e) for e in self._data.setdefault("va_exemptions", {}).get(region_name, {}).get(account_id, [])]
+
+    def va_put_exemption(self, region_name, account_id, resource, issue_type, issue_id):
+        """Returns True when added, False when the account already had it."""
+        wanted = {"resource": resource, "issue_type": issue_type, "issue_id": issue_id}
+        with self._lock:
+            entries = self._data.setdefault("va_exemptions", {}).setdefault(region_name, {}).setdefault(account_id, [])
+            if wanted in entries:
+                return False
+            entries.append(wanted)
+            self._save()
+            return True
+
+    def va_delete_exemption(self, region_name, account_id, resource, issue_type, issue_id):
+        """Returns True when removed, False when there was none."""
+        wanted = {"resource": resource, "issue_type": issue_type, "issue_id": issue_id}
+        with self._lock:
+            entries = self._data.setdefault("va_exemptions", {}).setdefault(region_name, {}).setdefault(account_id, [])
+            if wanted not in entries:
+                return False
+            entries.remove(wanted)
+            self._save()
+            return True
+
     # ---- persistence -----------------------------------------------------------------
 
     def _load(self):

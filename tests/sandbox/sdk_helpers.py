@@ -18,6 +18,7 @@ import requests
 from ibm_cloud_sdk_core import ApiException
 from ibm_cloud_sdk_core.authenticators import IAMAuthenticator
 from ibm_container_registry.container_registry_v1 import ContainerRegistryV1
+from ibm_container_registry.vulnerability_advisor_v4 import VulnerabilityAdvisorV4
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
@@ -30,6 +31,14 @@ def sdk_client(endpoints, region, api_key=None, account_id=None):
     """ContainerRegistryV1 for one sandbox region, authenticated through the sandbox IAM."""
     authenticator = IAMAuthenticator(api_key or endpoints["api_key"], url=endpoints["iam_url"])
     client = ContainerRegistryV1(account=account_id or endpoints["account_id"], authenticator=authenticator)
+    client.set_service_url(endpoints["regions"][region]["api_url"])
+    return client
+
+
+def va_client(endpoints, region, api_key=None, account_id=None):
+    """VulnerabilityAdvisorV4 for one sandbox region (its service URL is the region's api_url)."""
+    authenticator = IAMAuthenticator(api_key or endpoints["api_key"], url=endpoints["iam_url"])
+    client = VulnerabilityAdvisorV4(account=account_id or endpoints["account_id"], authenticator=authenticator)
     client.set_service_url(endpoints["regions"][region]["api_url"])
     return client
 
@@ -90,6 +99,24 @@ class RegistryPusher:
                     "config": {"mediaType": DOCKER_CONFIG, **config_descriptor},
                     "layers": [{"mediaType": DOCKER_LAYER, **layer_descriptor}]}
         digest, _ = self.push_manifest(repository, tag, manifest, DOCKER_MANIFEST)
+        return digest
+
+    def push_files(self, repository, tag, layers, created="2024-01-01T00:00:00Z"):
+        """An image of several layers, each a {path: bytes} (a path ending in ``.wh.<name>`` is a
+        whiteout); returns its manifest digest. ``tag`` may be a digest-less push: pass None to
+        push by digest only (an untagged image)."""
+        blobs = [_tar_gz(files) for files in layers]
+        descriptors = [self.push_blob(repository, blob) for blob in blobs]
+        config = {"architecture": "amd64", "os": "linux", "created": created, "config": {"Env": ["PATH=/bin"]},
+                  "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(_gunzip(b)).hexdigest()
+                                                            for b in blobs]}}
+        config_descriptor = self.push_blob(repository, json.dumps(config).encode())
+        manifest = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
+                    "config": {"mediaType": DOCKER_CONFIG, **config_descriptor},
+                    "layers": [{"mediaType": DOCKER_LAYER, **d} for d in descriptors]}
+        body = json.dumps(manifest).encode()
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        self.push_manifest(repository, tag or digest, manifest, DOCKER_MANIFEST)
         return digest
 
     def push_index(self, repository, tag, children):
@@ -170,6 +197,42 @@ def image_ref(endpoints, region, repository, tag=None, digest=None):
     """A management-API reference under the region's canonical ICR domain."""
     domain = endpoints["regions"][region]["domain"]
     return f"{domain}/{repository}" + (f"@{digest}" if digest else f":{tag}" if tag else "")
+
+
+# ---- images Vulnerability Advisor can scan (layers of {path: bytes}) ------------------------
+
+BOOKWORM = b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n'
+ALPINE = b'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.18.4\n'
+
+
+def dpkg_status(*packages):
+    """A dpkg status file: (name, version, source, status) entries."""
+    blocks = []
+    for name, version, source, status in packages:
+        block = f"Package: {name}\nStatus: {status}\nVersion: {version}\nDescription: x\n more text\n"
+        if source:
+            block += f"Source: {source}\n"
+        blocks.append(block)
+    return "\n".join(blocks).encode()
+
+
+VULNERABLE_DEBIAN = {
+    "etc/os-release": BOOKWORM,
+    "var/lib/dpkg/status": dpkg_status(
+        ("libc6", "2.36-9+deb12u1", "glibc", "install ok installed"),        # < 2.36-9+deb12u3: CVE-2023-4911
+        ("curl", "7.88.1-10+deb12u5", None, "install ok installed"),         # fixed
+        ("libssl3", "3.0.11-1~deb12u1", "openssl (3.0.11-1~deb12u1)", "install ok installed"),  # ~u1 < ~u2
+        ("openssl", "3.0.9-1", None, "deinstall ok config-files")),           # not installed
+}
+
+OS_IMAGES = {
+    "debian-vulnerable": [VULNERABLE_DEBIAN],      # CVE-2023-4911 (DSA-5514-1), CVE-2023-5363 (DSA-5532-1)
+    "debian-fixed": [VULNERABLE_DEBIAN, {"var/lib/dpkg/status": dpkg_status(
+        ("libc6", "2.36-9+deb12u3", "glibc", "install ok installed"))}],
+    "alpine-vulnerable": [{"etc/os-release": ALPINE,
+                           "lib/apk/db/installed": b"P:libssl3\nV:3.1.3-r0\no:openssl\n"}],   # CVE-2023-5363
+    "plain": [{"hello.txt": b"no distribution here"}],                                          # UNSUPPORTED
+}
 
 
 # ---- pytest fixtures shared by the test_api_* modules (import them by name) -----------------

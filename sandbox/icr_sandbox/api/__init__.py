@@ -1,4 +1,5 @@
-"""The ICR management API, /api/v1, for one region at a time.
+"""The ICR management API, /api/v1, for one region at a time (and Vulnerability Advisor,
+/va/api/v4, on the same address: ``va.py``, routed through ``routes.table_path``).
 
 Routing (``routes.py``) matches the raw, undecoded path (image references arrive
 percent-encoded as one segment), then decodes each path argument. Every operation except
@@ -21,7 +22,7 @@ from .. import rules
 from ..registry import RegistryAdmin, RegistryError
 from ..state import Refused
 from .responses import error_response
-from .routes import ROUTES
+from .routes import ROUTES, table_path
 
 LOG = logging.getLogger(__name__)
 PREFIX = "/api/v1/"
@@ -94,7 +95,8 @@ class ManagementApi:
     def handle(self, region, method, raw_path, query, headers, body):
         transaction_id = headers.get("X-Global-Transaction-ID") or uuid.uuid4().hex
         try:
-            status, response_headers, payload = self._dispatch(region, method, raw_path, query, headers, body)
+            status, response_headers, payload = self._dispatch(region, method, table_path(raw_path), query, headers,
+                                                               body)
         except Refused as refusal:
             status, response_headers, payload = error_response(refusal.status, refusal.code, refusal.message,
                                                                transaction_id)

@@ -40,3 +40,35 @@ ROUTES = [
     ("POST", ("trash", None, "restoretags"), trash.restore_tags, WRITER),
     ("POST", ("trash", None, "restore"), trash.restore_image, WRITER),
 ]
+
+# ---- Vulnerability Advisor v4 (api/va.py) on the same regional address, the SDK's service
+# URL. Its paths are /va/api/v4/...; ManagementApi.handle matches them here through
+# ``table_path`` (as /api/v1/va/api/v4/...). The last field is the service role it needs:
+# IBM gives reading VA results to Reader and managing exemptions to Manager.
+from . import va  # noqa: E402 - VA's part of the table stays one block
+
+VA_PREFIX = "/va/api/v4/"
+ROUTES += [(method, ("va", "api", "v4") + pattern, handler, role) for method, pattern, handler, role in [
+    ("GET", ("report", "account"), va.get_account_report, "Reader"),
+    ("GET", ("report", "account", "status"), va.get_account_status, "Reader"),
+    ("GET", ("report", "image", None), va.get_image_report, "Reader"),
+    ("GET", ("report", "image", "status", None), va.get_image_status, "Reader"),
+    ("GET", ("exempt", "types"), va.list_exemption_types, "Reader"),
+    ("GET", ("exempt", "image"), va.list_account_level_exemptions, "Reader"),
+    ("GET", ("exempt", "image", "issue", None, None), va.get_account_exemption, "Reader"),
+    ("POST", ("exempt", "image", "issue", None, None), va.create_account_exemption, "Manager"),
+    ("DELETE", ("exempt", "image", "issue", None, None), va.delete_account_exemption, "Manager"),
+    ("GET", ("exempt", "image", None), va.list_resource_exemptions, "Reader"),
+    ("GET", ("exempt", "image", None, "issue", None, None), va.get_resource_exemption, "Reader"),
+    ("POST", ("exempt", "image", None, "issue", None, None), va.create_resource_exemption, "Manager"),
+    ("DELETE", ("exempt", "image", None, "issue", None, None), va.delete_resource_exemption, "Manager"),
+    ("GET", ("exemptions", "account"), va.list_all_exemptions, "Reader"),
+    ("POST", ("exemptions", "deleteAll"), va.delete_all_exemptions, "Manager"),
+    ("GET", ("exemptions", "image", None), va.list_image_exemptions, "Reader"),
+    ("POST", ("exemptions", "images"), va.list_images_exemptions, "Reader"),
+]]
+
+
+def table_path(raw_path):
+    """The path the route table matches: VA's ``/va/api/v4/…`` under ``/api/v1/``."""
+    return "/api/v1" + raw_path if raw_path.startswith(VA_PREFIX) else raw_path

@@ -12,3 +12,13 @@ def api(monkeypatch):
     fake = install(monkeypatch, FakeIcrApi())
     fake.add_namespace("team")
     return fake
+
+
+@pytest.fixture
+def va(monkeypatch):
+    """The fake Vulnerability Advisor every module.va() returns (module.api() too)."""
+    from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
+    from fake_api import FakeVaApi
+    fake = install(monkeypatch, FakeVaApi())
+    monkeypatch.setattr(IcrModule, "va", lambda self, region=None: fake)
+    return fake

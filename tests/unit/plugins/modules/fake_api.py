@@ -12,6 +12,7 @@ ICR does (``IcrError`` with status 404, 400 or 409), after the model of ``sandbo
 Every API call is recorded in ``calls`` as ``(method, *arguments in signature order,
 defaults filled in)``; ``writes`` and ``reads`` split them. ``fail(method, error)`` makes
 a method raise ``error`` (after recording the call) until ``fail(method, None)``.
+``FakeVaApi`` does the same for ``VaApi`` (plugins/module_utils/va_api.py).
 
 Seeding: ``add_namespace``, ``add_image``, ``add_trash``, and the plain attributes
 ``quota`` (bytes, as ``get_quota`` returns it), ``plan``, ``auth``, ``settings``.
@@ -82,7 +83,32 @@ def not_found(what, code="CRI9404E"):
     return IcrError("%s was not found" % what, status=404, code=code)
 
 
-class FakeIcrApi:
+class RecordingFake:
+    """What every fake client shares: the call record and injected failures."""
+
+    def fail(self, method, error):
+        """Make API method ``method`` raise ``error`` (None: stop failing)."""
+        if getattr(getattr(self, method, None), "is_write", None) not in (True, False):
+            raise AttributeError("%s is not an API method of the fake" % method)
+        if error is None:
+            self.failures.pop(method, None)
+        else:
+            self.failures[method] = error
+
+    def calls_to(self, method):
+        """The argument tuples of every call to ``method``."""
+        return [call[1:] for call in self.calls if call[0] == method]
+
+    @property
+    def writes(self):
+        return [call for call in self.calls if getattr(self, call[0]).is_write]
+
+    @property
+    def reads(self):
+        return [call for call in self.calls if not getattr(self, call[0]).is_write]
+
+
+class FakeIcrApi(RecordingFake):
     """One account's registry in one region (``domain``), in memory. See the module docstring."""
 
     # What is not an IcrApi method: seeding and inspecting the fake (test_fake_api.py checks it).
@@ -129,27 +155,6 @@ class FakeIcrApi:
     def _seed_namespace(self, repository):
         if repository.split("/")[1] not in self.namespaces:
             self.add_namespace(repository.split("/")[1])
-
-    def fail(self, method, error):
-        """Make API method ``method`` raise ``error`` (None: stop failing)."""
-        if getattr(getattr(self, method, None), "is_write", None) not in (True, False):
-            raise AttributeError("%s is not an API method of the fake" % method)
-        if error is None:
-            self.failures.pop(method, None)
-        else:
-            self.failures[method] = error
-
-    def calls_to(self, method):
-        """The argument tuples of every call to ``method``."""
-        return [call[1:] for call in self.calls if call[0] == method]
-
-    @property
-    def writes(self):
-        return [call for call in self.calls if getattr(self, call[0]).is_write]
-
-    @property
-    def reads(self):
-        return [call for call in self.calls if not getattr(self, call[0]).is_write]
 
     # ------------------------------------------------------------------ model internals
 
@@ -424,3 +429,99 @@ class FakeIcrApi:
     @api_method(write=True)
     def update_settings(self, platform_metrics=None):
         set_given(self.settings, platform_metrics=platform_metrics)
+
+
+class FakeVaApi(RecordingFake):
+    """Vulnerability Advisor of one account in one region, in memory, after the model of
+    ``sandbox/icr_sandbox/api/va.py``: scans by image name (``add_scan``; ``pending`` answers
+    "not scanned" that many times first) and exemptions by (resource, type, id)."""
+
+    HELPERS = frozenset({"add_scan", "fail", "calls_to", "reads", "writes"})
+
+    def __init__(self):
+        self.scans = {}  # name -> {"report", "pending"}
+        self.exemptions = []  # (resource or None, issue_type, issue_id)
+        self.calls = []
+        self.failures = {}
+
+    def add_scan(self, name, status="OK", cves=(), pending=0):
+        """A scanned image ``name`` with ``cves`` (ids; ``(id, "exempt")`` for an exempt one)."""
+        vulnerabilities = []
+        for cve in cves:
+            cve_id, exempt_status = cve if isinstance(cve, tuple) else (cve, "active")
+            vulnerabilities.append({"cve_id": cve_id, "exempt_status": exempt_status, "cve_exempt": exempt_status == "exempt",
+                                    "summary": "s", "security_notices": [], "security_notice_count": 0,
+                                    "exempt_security_notice_count": 0, "total_security_notice_count": 0})
+        report = {"id": "x", "status": status, "scan_time": 1700000000, "os_distribution": {},
+                  "vulnerabilities": vulnerabilities, "configuration_issues": []}
+        self.scans[name] = {"report": report, "pending": pending}
+
+    def _scanned(self, name):
+        scan = self.scans.get(name)
+        if scan is None or scan["pending"] > 0:
+            if scan is not None:
+                scan["pending"] -= 1
+            raise IcrError("Reading the VA status of %s failed: %s has not been scanned. Try again later." % (name, name),
+                           status=404, code="BXNVA0009E")
+        return scan["report"]
+
+    @staticmethod
+    def _summary(report):
+        exempt = sum(1 for v in report["vulnerabilities"] if v["exempt_status"] == "exempt")
+        active = len(report["vulnerabilities"]) - exempt
+        return {"status": report["status"], "scan_time": report["scan_time"], "vulnerability_count": active,
+                "exempt_vulnerability_count": exempt, "issue_count": active, "exempt_issue_count": exempt,
+                "configuration_issue_count": 0, "exempt_configuration_issue_count": 0}
+
+    @api_method()
+    def image_status(self, name):
+        return self._summary(self._scanned(name))
+
+    @api_method()
+    def image_report(self, name):
+        return self._scanned(name)
+
+    def _listed(self, repository):
+        return sorted((name, scan) for name, scan in self.scans.items()
+                      if repository is None or name.rpartition(":")[0] == repository)
+
+    @api_method()
+    def account_status(self, repository=None):
+        return [dict(self._summary(scan["report"]) if not scan["pending"] else
+                     {"status": "UNSCANNED", "scan_time": 0}, name=name, created_time=1)
+                for name, scan in self._listed(repository)]
+
+    @api_method()
+    def account_report(self, repository=None):
+        return {name: scan["report"] for name, scan in self._listed(repository) if not scan["pending"]}
+
+    @api_method()
+    def exemption_types(self):
+        return [{"identifier": t, "display_name": t, "validation_regex": "."} for t in ("cve", "sn", "configuration")]
+
+    @api_method()
+    def get_exemption(self, issue_type, issue_id, resource=None):
+        if (resource, issue_type, issue_id) not in self.exemptions:
+            return None
+        return {"account_id": "a", "issue_type": issue_type, "issue_id": issue_id}
+
+    @api_method(write=True)
+    def create_exemption(self, issue_type, issue_id, resource=None):
+        if (resource, issue_type, issue_id) not in self.exemptions:
+            self.exemptions.append((resource, issue_type, issue_id))
+        return {"account_id": "a", "issue_type": issue_type, "issue_id": issue_id}
+
+    @api_method(write=True)
+    def delete_exemption(self, issue_type, issue_id, resource=None):
+        if (resource, issue_type, issue_id) not in self.exemptions:
+            raise not_found("exemption %s %s" % (issue_type, issue_id), code="BXNVA9404E")
+        self.exemptions.remove((resource, issue_type, issue_id))
+
+    @api_method()
+    def list_exemptions(self, resource=None):
+        return [{"account_id": "a", "issue_type": t, "issue_id": i} for r, t, i in self.exemptions if r == resource]
+
+    @api_method()
+    def image_exemptions(self, resource):
+        return [{"account_id": "a", "issue_type": t, "issue_id": i} for r, t, i in self.exemptions
+                if r is None or resource.startswith(r)]

@@ -8,7 +8,8 @@ import pytest
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.icr_api import IcrApi
-from fake_api import FakeIcrApi, dg
+from ansible_collections.icr.registry.plugins.module_utils.va_api import VaApi
+from fake_api import FakeIcrApi, FakeVaApi, dg
 
 REPO = "us.icr.io/team/app"
 
@@ -31,6 +32,17 @@ def test_the_fake_has_exactly_icr_api_methods_besides_its_helpers():
 @pytest.mark.parametrize("name", sorted(public_methods(IcrApi)))
 def test_each_method_has_icr_api_signature(name):
     assert parameters(getattr(FakeIcrApi, name)) == parameters(getattr(IcrApi, name))
+
+
+def test_the_va_fake_has_exactly_va_api_methods_besides_its_helpers():
+    real = public_methods(VaApi)
+    assert real
+    assert public_methods(FakeVaApi) - FakeVaApi.HELPERS == real
+
+
+@pytest.mark.parametrize("name", sorted(public_methods(VaApi)))
+def test_each_va_method_has_va_api_signature(name):
+    assert parameters(getattr(FakeVaApi, name)) == parameters(getattr(VaApi, name))
 
 
 def test_calls_are_recorded_with_defaults_and_split_into_reads_and_writes():

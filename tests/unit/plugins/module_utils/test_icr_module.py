@@ -76,7 +76,11 @@ def test_endpoints_file_and_explicit_overrides(tmp_path, monkeypatch):
     module = make({"registry_host": "https://10.1.1.1:443", "api_url": "https://api.example/", "iam_url": "https://iam.x"})
     assert module.registry_host() == "10.1.1.1:443" and module.registry_url() == "https://10.1.1.1:443"
     assert module.api_url() == "https://api.example"
-    assert module.registry_host("eu-de") == "127.0.0.1:5202"  # overrides apply to the module's region only
+    with pytest.raises(IcrError, match=r"^registry_host https://10.1.1.1:443 applies to region us-south .* only, "
+                       r"but region eu-de is needed too"):
+        module.registry_host("eu-de")  # an override never silently skips another region
+    with pytest.raises(IcrError, match=r"^api_url https://api.example/ applies to region us-south"):
+        module.api("eu-de")
     assert module.iam_url == "https://iam.x"
 
 

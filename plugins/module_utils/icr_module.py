@@ -56,7 +56,7 @@ ICR_COMMON_ARGS = dict(
     trusted_profile_id=dict(type="str", fallback=_env("trusted_profile_id")),
     trusted_profile_name=dict(type="str", fallback=_env("trusted_profile_name")),
     trusted_profile_crn=dict(type="str", fallback=_env("trusted_profile_crn")),
-    cr_token_file=dict(type="path", fallback=_env("cr_token_file")),
+    cr_token_file=dict(type="path", no_log=False, fallback=_env("cr_token_file")),
     vpc_metadata_url=dict(type="str", fallback=_env("vpc_metadata_url")),
     private_endpoints=dict(type="bool", fallback=(env_fallback, ["ICR_PRIVATE_ENDPOINTS"])),
     region=dict(type="str", default=DEFAULT_REGION, fallback=(env_fallback, ["IC_REGION", "IBMCLOUD_REGION"])),

@@ -117,6 +117,7 @@ class IcrModule:
             self._check_secrets()
             if any(self.params[option] for option in SIGN_IN_INPUTS):
                 self._sign_in = sign_in_method(self.params)  # ambiguity fails here, before any request
+                self.no_log(*self._sign_in.secrets())  # a token without its "Bearer " prefix too
         except IcrError as err:
             self.fail_from(err)
 

@@ -72,6 +72,6 @@ def test_a_callable_password_is_asked_at_each_token_request():
 
     client = RegistryClient("127.0.0.1:1", username="iambearer", password=lambda: next(tokens))
     client.session.get = lambda url, headers=None, **kwargs: seen.append(headers["Authorization"]) or Answer()
-    for _ in range(2):
+    for _attempt in range(2):
         client._fetch_token({"realm": "http://realm"}, ["repository:a/b:pull"])
     assert [base64.b64decode(h.split()[1]).decode() for h in seen] == ["iambearer:iam-1", "iambearer:iam-2"]

@@ -80,8 +80,8 @@ def test_ambiguous_or_incomplete_sign_in_fails_in_one_line(params, message):
 
 def test_explicit_auth_type_ignores_the_inputs_of_other_ways():
     way = method(auth_type="cr_token", api_key="from-env", cr_token_file="/f", trusted_profile_id="P")
-    assert (way.auth_type, way.api_key, way.cr_token_file, way.profile) == ("cr_token", None, "/f",
-                                                                          ("trusted_profile_id", "P"))
+    wanted = ("cr_token", None, "/f", ("trusted_profile_id", "P"))
+    assert (way.auth_type, way.api_key, way.cr_token_file, way.profile) == wanted
     assert method(auth_type="api_key", api_key="k", iam_token=FRESH).iam_token is None
 
 
@@ -137,3 +137,7 @@ def test_registry_credentials_follow_the_way_of_signing_in(monkeypatch):
     assert username == "iambearer" and password() == FRESH  # asked again for each registry token
     assert FRESH in module.ansible_module.no_log_values
     assert base64.b64decode(module.docker_auth()).decode() == "iambearer:" + FRESH
+
+
+def test_a_token_given_with_a_bearer_prefix_is_masked_without_it_too():
+    assert FRESH in make({"iam_token": "Bearer " + FRESH}).ansible_module.no_log_values

@@ -21,9 +21,70 @@ class ModuleDocFragment(object):
 options:
   api_key:
     description:
-      - IBM Cloud API key used to get IAM tokens (management API) and, as user V(iamapikey), to log in to the registry.
+      - IBM Cloud API key (of a user or a service ID) used to get IAM tokens (management API) and, as user
+        V(iamapikey), to log in to the registry. With a trusted profile option, the key assumes that profile instead.
       - If not set, the environment variable E(IC_API_KEY) is used, then E(IBMCLOUD_API_KEY).
     type: str
+  auth_type:
+    description:
+      - How to sign in. V(api_key) - O(api_key); V(iam_token) - O(iam_token) as is; V(trusted_profile) - assume a
+        trusted profile with O(api_key); V(cr_token) - a trusted profile from a compute-resource token
+        (O(cr_token_file)); V(vpc) - the VPC instance identity (O(vpc_metadata_url)).
+      - If not set, inferred from the options (or environment variables) that are set; a combination that could mean
+        two ways (for example O(api_key) and O(iam_token)) fails before any request. When set, the inputs of the
+        other ways are ignored.
+      - If not set, E(IC_AUTH_TYPE) is used.
+      - Every way but V(api_key) logs in to the registry as V(iambearer) with the IAM access token, renewed before it
+        expires (except a given O(iam_token)).
+    type: str
+    choices: [api_key, iam_token, trusted_profile, cr_token, vpc]
+  iam_token:
+    description:
+      - An IAM access token, used as is (for example from C(ibmcloud iam oauth-tokens); a C(Bearer ) prefix is
+        dropped). It cannot be renewed; an expired token fails in one line, read from its C(exp) claim.
+      - If not set, E(IC_IAM_TOKEN) is used, then E(IBMCLOUD_IAM_TOKEN).
+    type: str
+  trusted_profile_id:
+    description:
+      - Id of the trusted profile to sign in as (C(Profile-...)), assumed with O(api_key), from O(cr_token_file), or
+        by the VPC instance.
+      - If not set, E(IC_IAM_PROFILE_ID) is used, then E(IBMCLOUD_IAM_PROFILE_ID).
+    type: str
+  trusted_profile_name:
+    description:
+      - Name of the trusted profile to sign in as; assumed with O(api_key) it needs O(account_id), the profile's
+        account.
+      - If not set, E(IC_IAM_PROFILE_NAME) is used, then E(IBMCLOUD_IAM_PROFILE_NAME).
+    type: str
+  trusted_profile_crn:
+    description:
+      - CRN of the trusted profile to sign in as (with O(api_key) or the VPC instance; not with O(cr_token_file)).
+      - If not set, E(IC_IAM_PROFILE_CRN) is used, then E(IBMCLOUD_IAM_PROFILE_CRN).
+    type: str
+  cr_token_file:
+    description:
+      - File holding the compute-resource token of the workload (Kubernetes, Code Engine), exchanged for an IAM token
+        of O(trusted_profile_id) or O(trusted_profile_name).
+      - If not set, E(IC_CR_TOKEN_FILENAME) is used, then E(IBMCLOUD_CR_TOKEN_FILENAME); a trusted profile given
+        without O(api_key) then uses the first of C(/var/run/secrets/tokens/vault-token),
+        C(/var/run/secrets/tokens/sa-token) and
+        C(/var/run/secrets/codeengine.cloud.ibm.com/compute-resource-token/token) that exists.
+    type: path
+  vpc_metadata_url:
+    description:
+      - Base URL of the VPC instance metadata service; setting it signs in as the VPC instance (its default trusted
+        profile, or the one a trusted profile option names). With O(auth_type=vpc) it defaults to
+        V(http://169.254.169.254).
+      - If not set, E(IC_VPC_METADATA_URL) is used, then E(IBMCLOUD_VPC_METADATA_URL).
+    type: str
+  private_endpoints:
+    description:
+      - Reach every region over its private endpoint (C(private.<domain>), or the C(private_registry) and
+        C(private_api_url) of the O(endpoints) file), for example from a VPC or Kubernetes cluster with no public
+        network access.
+      - References to C(private.*.icr.io) always go to the private endpoint, whatever this option says.
+      - If not set, E(ICR_PRIVATE_ENDPOINTS) is used; default V(false).
+    type: bool
   region:
     description:
       - ICR region to work in, for example V(us-south), V(eu-de), V(global).
@@ -39,20 +100,23 @@ options:
   endpoints:
     description:
       - Path of an endpoints file (JSON) mapping each region to the addresses that serve it.
-      - 'Its C(regions) object maps a region name to C({"registry": "<host[:port]>", "api_url": "<url>"}); an optional
-        top-level C(iam_url) replaces the public IAM endpoint. Regions not listed use the public endpoints.'
+      - 'Its C(regions) object maps a region name to C({"registry": "<host[:port]>", "api_url": "<url>"}), optionally
+        with C(private_registry) and C(private_api_url) for its private endpoint; an optional top-level C(iam_url)
+        replaces the public IAM endpoint. Regions not listed use the public endpoints.'
       - Use it for private endpoints (C(private.<domain>)) or a local sandbox, and for plays that span regions.
       - If not set, E(ICR_ENDPOINTS) is used.
     type: path
   registry_host:
     description:
       - Registry host (C(host[:port])) for the module's O(region), overriding the endpoints file and the public domain.
+      - It applies to the module's O(region) only; a task that needs another region with it set fails.
       - The scheme is https, except plain http for loopback hosts; an explicit V(http://) or V(https://) prefix wins.
       - If not set, E(ICR_REGISTRY_HOST) is used.
     type: str
   api_url:
     description:
       - Base URL of the management API for the module's O(region) (default V(https://<domain>)).
+      - It applies to the module's O(region) only; a task that needs another region with it set fails.
       - If not set, E(ICR_API_URL) is used.
     type: str
   iam_url:
@@ -88,6 +152,8 @@ requirements:
 notes:
   - Endpoint resolution, for the module's region, from highest priority - the O(registry_host), O(api_url) and
     O(iam_url) options (and their environment variables); the O(endpoints) file; the public endpoints.
+  - Ways to sign in and their options are listed in one table in the collection README, section "Signing in", with
+    the IAM service role each module needs.
 """
 
     ATTRIBUTES = r"""

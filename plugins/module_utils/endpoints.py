@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import ipaddress
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 
@@ -32,10 +32,23 @@ class Region:
     private_domain: object = None        # str or None (not documented for eu-fr2)
     former_names: tuple = ()
     deprecated_domain: object = None     # str or None
+    private: bool = False                # reached over its private endpoint
 
     def hosts(self):
         """Every host name that serves this region (current, private, deprecated)."""
         return tuple(h for h in (self.domain, self.private_domain, self.deprecated_domain) if h)
+
+    def as_private(self):
+        """This region reached over its private endpoint (``private.<domain>``)."""
+        if not self.private_domain:
+            raise IcrError("Region %s has no private endpoint: set private_endpoints: false (ICR_PRIVATE_ENDPOINTS) "
+                           "for it" % self.name)
+        return self if self.private else replace(self, private=True)
+
+    @property
+    def key(self):
+        """``(name, private)``: what tells two ways of reaching regions apart."""
+        return self.name, self.private
 
 
 REGIONS = (
@@ -61,7 +74,7 @@ for _region in REGIONS:
     for _name in (_region.name,) + _region.former_names:
         _BY_NAME[_name] = _region
     for _host in _region.hosts():
-        _BY_HOST[_host] = _region
+        _BY_HOST[_host] = _region.as_private() if _host == _region.private_domain else _region
 
 REGION_NAMES = tuple(sorted(_BY_NAME))
 
@@ -167,24 +180,36 @@ class Endpoints:
         """Names of the regions the file lists."""
         return tuple(self._regions)
 
-    def registry_host(self, region_name):
+    def _registry(self, region_name, private):
+        """The region's registry as the file or ICR names it (``private``: its private endpoint)."""
+        entry, region = self._entry(region_name), get_region(region_name)
+        if private:
+            return entry.get("private_registry") or region.as_private().private_domain
+        return entry.get("registry") or region.domain
+
+    def registry_host(self, region_name, private=False):
         """``host[:port]`` serving /v2 for the region (no scheme)."""
-        entry = self._entry(region_name)
-        return split_scheme(entry.get("registry") or get_region(region_name).domain)[1]
+        return split_scheme(self._registry(region_name, private))[1]
 
-    def registry_url(self, region_name):
+    def registry_url(self, region_name, private=False):
         """Base URL of the region's /v2 (scheme by :func:`registry_url`)."""
-        entry = self._entry(region_name)
-        return registry_url(entry.get("registry") or get_region(region_name).domain)
+        return registry_url(self._registry(region_name, private))
 
-    def api_url(self, region_name):
-        entry = self._entry(region_name)
-        return str(entry.get("api_url") or "https://" + get_region(region_name).domain).rstrip("/")
+    def api_url(self, region_name, private=False):
+        entry, region = self._entry(region_name), get_region(region_name)
+        if private:
+            url = entry.get("private_api_url") or "https://" + region.as_private().private_domain
+        else:
+            url = entry.get("api_url") or "https://" + region.domain
+        return str(url).rstrip("/")
 
     def region_for_host(self, host):
-        """The region served by ``host``: an endpoints-file registry host or an ICR domain."""
+        """The region served by ``host``: an endpoints-file registry host (public or private) or
+        an ICR domain; a private one comes back with ``private`` set."""
         bare = split_scheme(host)[1].lower()
         for name, entry in self._regions.items():
-            if entry.get("registry") and split_scheme(entry["registry"])[1].lower() == bare:
-                return get_region(name)
+            for key, private in (("registry", False), ("private_registry", True)):
+                if entry.get(key) and split_scheme(entry[key])[1].lower() == bare:
+                    region = get_region(name)
+                    return region.as_private() if private else region
         return region_for_host(bare)

@@ -29,6 +29,15 @@ class IcrApi(SdkClient):
     # Operations whose answer carries no JSON document (the API documents "none").
     no_json_body = frozenset({"tag_image", "restore_image", "delete_namespace", "set_retention_policy",
                               "update_quota", "update_auth", "update_settings"})
+    # The Container Registry service role each write needs (every other operation: Reader), named
+    # when ICR refuses one ("You are not authorized to access the specified resource").
+    service_name = "Container Registry"
+    roles = dict(
+        dict.fromkeys(("tag_image", "delete_image", "delete_image_tag", "bulk_delete_images", "set_retention_policy",
+                       "restore_image", "restore_tags"), "Writer"),
+        **dict.fromkeys(("create_namespace", "assign_namespace", "delete_namespace", "update_quota", "update_plans",
+                         "update_auth", "update_settings"), "Manager"))
+    default_role = "Reader"
 
     # ------------------------------------------------------------------ namespaces
 

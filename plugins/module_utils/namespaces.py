@@ -56,7 +56,7 @@ def over_storage_quota(quota):
 def explain_refused_write(module, ref, region, err):
     """The registry only says 'denied' or 'unauthorized' when it refuses a push or a copy:
     name the usual cause when it is the cause (a missing namespace, the storage quota, the
-    API key), else return ``err`` as it is."""
+    identity and the Writer role it needs), else return ``err`` as it is."""
     if err.status not in (401, 403) and "quota" not in err.message.lower():
         return err
     if not module.params.get("create_namespace"):
@@ -79,8 +79,10 @@ def explain_refused_write(module, ref, region, err):
                         "quota (icr.registry.cr_quota). The registry said: %s"
                         % (ref, region.name, usage, err.message), status=err.status, code=err.code)
     if err.status in (401, 403):
-        return IcrError("The registry %s (region %s) refused the API key for %s; check api_key (IC_API_KEY) and "
-                        "its access to namespace %s. %s" % (module.registry_host(region), region.name, ref,
-                                                            ref.namespace, err.message),
+        who = module.sign_in.describe()
+        check = "check api_key (IC_API_KEY) and its access" if who == "the API key" else "check its access"
+        return IcrError("The registry %s (region %s) refused %s for %s; %s to namespace %s: writing images needs the "
+                        "Container Registry service role Writer. %s"
+                        % (module.registry_host(region), region.name, who, ref, check, ref.namespace, err.message),
                         status=err.status, code=err.code, transaction_id=err.transaction_id)
     return err

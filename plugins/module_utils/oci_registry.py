@@ -112,7 +112,8 @@ class RegistryClient:
 
     ``url``: the registry's base URL, or a bare ``host[:port]`` (https; plain http for
     loopback hosts, like docker). ``username``/``password`` are used for Basic auth or for the
-    Bearer token request (ICR: ``iamapikey`` and the API key); without them the client is
+    Bearer token request (ICR: ``iamapikey`` and the API key, or ``iambearer`` and a callable
+    giving the current IAM access token, asked for each token request); without them the client is
     anonymous. ``policy`` (a RetryPolicy) gives the per-request timeout and the retries.
     Thread safe: one ``requests.Session`` whose pool holds ``pool_size`` connections.
     """
@@ -151,7 +152,9 @@ class RegistryClient:
         return self._challenge
 
     def _basic_header(self):
-        raw = ("%s:%s" % (self._username, self._password)).encode("utf-8")
+        # A callable password is asked once per use: an IAM token renewed as it nears expiry.
+        password = self._password() if callable(self._password) else self._password
+        raw = ("%s:%s" % (self._username, password)).encode("utf-8")
         return "Basic " + base64.b64encode(raw).decode("ascii")
 
     def _fetch_token(self, params, scopes):

@@ -108,6 +108,10 @@ class SdkClient:
     service_class = None
     import_error = None
     no_json_body = frozenset()
+    # For a refusal's message: the service's name, the role each operation needs (else default_role).
+    service_name = None
+    roles = {}
+    default_role = None
 
     def __init__(self, session, url, service=None):
         self.session = session
@@ -121,22 +125,35 @@ class SdkClient:
             service.set_disable_ssl_verification(not session.validate_certs)
         self.service = service
 
-    def _run(self, what, func):
+    def _run(self, what, func, operation=None):
         try:
             return run_sdk_call(self.policy, what, func)
         except IcrError as err:
-            # ICR answers a key of another account than the Account header with a bare
-            # "Authorization required" (CRG0014E); say which accounts disagree.
-            mismatch = self.session.account_mismatch() if err.status in (401, 403) else None
-            if not mismatch:
-                raise
-            raise IcrError("%s failed: %s" % (what, mismatch), status=err.status, code=err.code,
-                           transaction_id=err.transaction_id)
+            raise self._explain_refusal(what, err, operation)
+
+    def _explain_refusal(self, what, err, operation=None):
+        """The one mapping of a 401/403: ICR answers a key of another account than the Account
+        header with a bare "Authorization required" (CRG0014E), so say which accounts disagree;
+        a refusal for want of a role ("not authorized") names the role the operation needs and
+        who lacks it. Any other error comes back as it is."""
+        if err.status not in (401, 403):
+            return err
+        mismatch = self.session.account_mismatch()
+        if mismatch:
+            return IcrError("%s failed: %s" % (what, mismatch), status=err.status, code=err.code,
+                            transaction_id=err.transaction_id)
+        role = self.roles.get(operation, self.default_role) if operation else None
+        if role and (err.status == 403 or "not authorized" in err.message.lower()):
+            said = err.message.split(" failed: ", 1)[-1]
+            return IcrError("%s failed: %s lacks the %s service role %s that this needs (the service said: %s)"
+                            % (what, self.session.sign_in.describe(), self.service_name, role, said),
+                            status=err.status, code=err.code, transaction_id=err.transaction_id)
+        return err
 
     def _call(self, what, operation, **kwargs):
         """Run SDK method ``operation`` with retries; return ``(result, http_status)``."""
         method = getattr(self.service, operation)
-        response = self._run(what, lambda: method(**kwargs))
+        response = self._run(what, lambda: method(**kwargs), operation)
         result = response.get_result()
         if result is not None and not isinstance(result, (dict, list)) and operation not in self.no_json_body:
             # The SDK hands a non-JSON body through as is; callers would crash on it.

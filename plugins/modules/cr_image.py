@@ -384,7 +384,8 @@ class ImagePresent:
         if region is not None:
             source = source.with_registry(self.module.registry_host(region))
             if auth is None:
-                auth = {"username": "iamapikey", "password": self.module.api_key}
+                username, password = self.module.registry_credentials()
+                auth = {"username": username, "password": password() if callable(password) else password}
         if self.module.check_mode:
             image = self.engine.inspect(str(source))
             return (image["Id"] if image else None), False

@@ -30,12 +30,14 @@ options:
     default: present
   username:
     description:
-      - V(iamapikey) stores the API key itself (recommended for automation; it does not expire).
-      - V(iambearer) stores a fresh IAM access token (expires after about an hour); the stored token is kept
-        while it is valid for more than 10 minutes and belongs to the same identity.
+      - V(iamapikey) stores the API key itself (recommended for automation; it does not expire). Only when signing in
+        with an API key of one's own (not a trusted profile).
+      - V(iambearer) stores a fresh IAM access token (expires after about an hour, see RV(expires_at)); the stored
+        token is kept while it is valid for more than 10 minutes and belongs to the same identity.
+      - Default V(iamapikey) when signing in with O(api_key), else V(iambearer) (trusted profiles, compute-resource
+        tokens, VPC instances, O(iam_token)).
     type: str
     choices: [iamapikey, iambearer]
-    default: iamapikey
   config_path:
     description:
       - Docker client config file to write.
@@ -117,13 +119,21 @@ credential_helper:
   returned: always
   type: str
   sample: docker-credential-desktop
+expires_at:
+  description:
+    - When the stored IAM access token expires (UTC, ISO 8601) for V(username=iambearer); later Docker pushes and
+      pulls fail until C(cr_login) runs again. A warning says so too.
+    - V(null) for V(username=iamapikey) and V(state=absent).
+  returned: always
+  type: str
+  sample: "2026-12-01T15:35:30Z"
 """
 
 import time
 
 from ansible_collections.icr.registry.plugins.module_utils.docker_config import DockerConfig, default_config_path
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.iam import jwt_claims
+from ansible_collections.icr.registry.plugins.module_utils.iam import jwt_claims, token_expiry
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 
 # A stored bearer token is kept while it has at least this long to live.
@@ -147,8 +157,14 @@ class LoginWorker:
     def __init__(self, module, now=time.time):
         self.module = module
         self.path = module.params["config_path"] or default_config_path()
-        self.username = module.params["username"]
         self.present = module.params["state"] == "present"
+        self.username = module.params["username"]
+        if self.present:
+            uses_key = module.sign_in.uses_api_key
+            if self.username == "iamapikey" and not uses_key:
+                raise IcrError("username iamapikey stores an API key, but the run signs in as %s: use username "
+                               "iambearer (the default for it)" % module.sign_in.describe())
+            self.username = self.username or ("iamapikey" if uses_key else "iambearer")
         self.host = module.registry_host()
         self.now = now
 
@@ -156,7 +172,7 @@ class LoginWorker:
         secret = token = None
         if self.present:  # IAM checks the API key before the config is locked or touched
             token = self.module.iam_token()
-            secret = self.module.api_key if self.username == "iamapikey" else token
+            secret = self.module.sign_in.api_key if self.username == "iamapikey" else token
             self.module.docker_auth(self.username, secret)  # masks the auth value too
         docker = DockerConfig(self.path, check_mode=self.module.check_mode, timeout=self.module.params["timeout"])
         with docker.locked():
@@ -168,11 +184,25 @@ class LoginWorker:
                 changed = docker.store(self.host, self.username, secret, current=self._current(stored, secret, token))
             else:
                 changed = docker.erase(self.host)
+        expires_at = None
+        if self.present and self.username == "iambearer":
+            stored_token = stored.secret if changed is False and stored else token
+            expires_at = self._expiry(stored_token)
         before_user = stored.username if stored else None
         after_user = self.username if self.present else None
         return self.module.result(changed, before=self._state(before_user), after=self._state(after_user),
                                   registry=self.host, config_path=self.path, username=after_user or before_user,
-                                  credential_helper=helper.program if helper else None)
+                                  credential_helper=helper.program if helper else None, expires_at=expires_at)
+
+    def _expiry(self, token):
+        """The stored token's expiry as text, with a warning that Docker clients lose access then."""
+        exp = token_expiry(token)
+        if exp is None:
+            return None
+        text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exp))
+        self.module.warn("The IAM access token stored for %s expires at %s (in %d minutes): Docker pushes and pulls "
+                         "fail after that until cr_login runs again" % (self.host, text, max(0, exp - self.now()) // 60))
+        return text
 
     def _state(self, username):
         return {"registry": self.host, "logged_in": username is not None, "username": username}
@@ -191,7 +221,7 @@ def main():
     module = IcrModule(
         argument_spec=dict(
             state=dict(type="str", default="present", choices=["present", "absent"]),
-            username=dict(type="str", default="iamapikey", choices=["iamapikey", "iambearer"]),
+            username=dict(type="str", choices=["iamapikey", "iambearer"]),
             config_path=dict(type="path", aliases=["docker_config"]),
         ),
         supports_check_mode=True,

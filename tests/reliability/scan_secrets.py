@@ -1,7 +1,8 @@
 """Run playbooks or integration targets at -vvvv --diff and look for leaked secrets.
 
-Needles: every API key of the sandbox (endpoints.json), ``iamapikey:<key>`` in base64 (a
-Docker auth), and any JWT whose claims name one of the sandbox's accounts (IAM tokens carry
+Needles: every API key of the sandbox (endpoints.json; accounts and service IDs), the contents
+of its compute-resource token files, ``iamapikey:<key>`` in base64 (a Docker auth), and any JWT
+whose claims name one of the sandbox's accounts (IAM tokens carry
 ``account.bss``, registry tokens ``sub``). Tokens are minted per run, so they are found by
 shape and claims rather than by value.
 
@@ -36,14 +37,27 @@ SKIP_DIRS = re.compile(r"^/tmp/(?:sbx-|icr-sbx-|bash_jobs|pytest-of-|\.X11)|/\.g
 MAX_FILE_BYTES = 8 * 1024 * 1024
 
 
+def cr_tokens(endpoints):
+    """The contents of the sandbox's compute-resource token files (read now: each ``up`` rewrites them)."""
+    tokens = []
+    for profile in endpoints.get("trusted_profiles") or []:
+        try:
+            tokens.append(Path(profile["cr_token_file"]).read_text().strip())
+        except (KeyError, OSError):
+            continue
+    return [token for token in tokens if token]
+
+
 class Needles:
     """What must never be seen, built from a sandbox endpoints file."""
 
     def __init__(self, endpoints):
         accounts = [endpoints] + list(endpoints.get("other_accounts") or [])
-        self.keys = [a["api_key"] for a in accounts if a.get("api_key")]
+        # Service IDs' keys too, and the compute-resource tokens of the trusted profiles (their
+        # files' contents: a CR token is a secret whatever its claims say).
+        self.keys = [a["api_key"] for a in accounts + list(endpoints.get("service_ids") or []) if a.get("api_key")]
         self.account_ids = [a["account_id"] for a in accounts if a.get("account_id")]
-        self.literals = list(self.keys)
+        self.literals = list(self.keys) + cr_tokens(endpoints)
         for key in self.keys:
             # a Docker auth value: base64 of "<user>:<key>"
             for prefix in ("iamapikey:", "iambearer:"):

@@ -97,3 +97,42 @@ def test_registry_ca_path_wins_over_requests_ca_bundle(monkeypatch):
     with pytest.raises(IcrError):
         client.get_manifest("team/app", "1")
     assert used == ["/private/ca.crt"]
+
+
+class RefusingService:
+    """Every operation answers like ICR refusing a role: 403 'You are not authorized...'."""
+
+    def __getattr__(self, operation):
+        def refuse(**kwargs):
+            from ibm_cloud_sdk_core import ApiException
+            response = requests.Response()
+            response.status_code = 403
+            response._content = (b'{"errors": [{"code": "CRG9403E", "message": "You are not authorized to access the '
+                                 b'specified resource."}]}')
+            response.headers["Content-Type"] = "application/json"
+            raise ApiException(403, http_response=response)
+        return refuse
+
+
+class ReaderSession(FakeSession):
+    def __init__(self):
+        super().__init__()
+        from ansible_collections.icr.registry.plugins.module_utils.iam import SignIn
+        self.sign_in = SignIn("trusted_profile", api_key="k", profile=("trusted_profile_name", "sandbox-reader"))
+
+    def account_mismatch(self):
+        return None
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda api: api.create_namespace("team"), "Creating namespace team failed: trusted profile sandbox-reader "
+                                               "(assumed with the API key) lacks the Container Registry service role "
+                                               "Manager that this needs (the service said: You are not authorized"),
+    (lambda api: api.tag_image("us.icr.io/team/a:1", "us.icr.io/team/a:2"), "role Writer that this needs"),
+    (lambda api: api.list_namespaces(), "role Reader that this needs"),
+])
+def test_a_refused_role_is_named_in_one_line(call, message):
+    api = IcrApi(ReaderSession(), "http://x", service=RefusingService())
+    with pytest.raises(IcrError) as info:
+        call(api)
+    assert message in str(info.value) and "(HTTP 403, code CRG9403E)" in str(info.value)

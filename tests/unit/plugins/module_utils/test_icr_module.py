@@ -76,7 +76,11 @@ def test_endpoints_file_and_explicit_overrides(tmp_path, monkeypatch):
     module = make({"registry_host": "https://10.1.1.1:443", "api_url": "https://api.example/", "iam_url": "https://iam.x"})
     assert module.registry_host() == "10.1.1.1:443" and module.registry_url() == "https://10.1.1.1:443"
     assert module.api_url() == "https://api.example"
-    assert module.registry_host("eu-de") == "127.0.0.1:5202"  # overrides apply to the module's region only
+    with pytest.raises(IcrError, match=r"^registry_host https://10.1.1.1:443 applies to region us-south .* only, "
+                       r"but region eu-de is needed too"):
+        module.registry_host("eu-de")  # an override never silently skips another region
+    with pytest.raises(IcrError, match=r"^api_url https://api.example/ applies to region us-south"):
+        module.api("eu-de")
     assert module.iam_url == "https://iam.x"
 
 
@@ -230,3 +234,24 @@ def test_timeout_and_retries_are_checked_by_the_module_base():
         with pytest.raises(Exit) as info:
             make(args)
         assert info.value.failed and info.value.result["msg"] == message
+
+
+def test_private_endpoints_for_a_play_and_for_private_references(tmp_path, monkeypatch):
+    from ansible_collections.icr.registry.plugins.module_utils.icr_images import icr_reference
+    path = tmp_path / "endpoints.json"
+    path.write_text(json.dumps({"regions": {"us-south": {
+        "registry": "127.0.0.1:5201", "api_url": "http://127.0.0.1:6201",
+        "private_registry": "127.0.0.1:5301", "private_api_url": "http://127.0.0.1:6301"}}}))
+    monkeypatch.setenv("ICR_ENDPOINTS", str(path))
+    module = make()
+    assert module.registry_host() == "127.0.0.1:5201"
+    ref, region = icr_reference(module, "private.us.icr.io/team/app:1")
+    assert str(ref) == "us.icr.io/team/app:1" and region.private  # the API still gets the canonical name
+    assert module.registry_url(region) == "http://127.0.0.1:5301" and module.api_url(region) == "http://127.0.0.1:6301"
+    assert icr_reference(module, "127.0.0.1:5301/team/app")[1].private
+    assert module.registry_host("eu-de") == "de.icr.io"
+    module = make({"private_endpoints": True})
+    assert (module.registry_host(), module.api_url()) == ("127.0.0.1:5301", "http://127.0.0.1:6301")
+    assert (module.registry_host("eu-de"), module.api_url("eu-de")) == ("private.de.icr.io", "https://private.de.icr.io")
+    with pytest.raises(Exit, match="Region eu-fr2 has no private endpoint"):
+        make({"private_endpoints": True, "region": "eu-fr2"})

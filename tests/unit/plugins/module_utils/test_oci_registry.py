@@ -1,6 +1,7 @@
 # Copyright: Contributors to the icr.registry project
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """Pure logic of the /v2 client; anything that talks to a registry is tested against the sandbox."""
+import base64
 import requests
 
 from ansible_collections.icr.registry.plugins.module_utils import oci_registry as oci
@@ -56,3 +57,21 @@ def test_sized_stream_sends_content_length_not_chunked():
                                 data=oci._SizedStream(iter([b"ab", b"cd"]), 4)).prepare()
     assert prepared.headers["Content-Length"] == "4"
     assert "Transfer-Encoding" not in prepared.headers
+
+
+def test_a_callable_password_is_asked_at_each_token_request():
+    from ansible_collections.icr.registry.plugins.module_utils.oci_registry import RegistryClient
+    tokens = iter(["iam-1", "iam-2"])
+    seen = []
+
+    class Answer:
+        status_code = 200
+
+        def json(self):
+            return {"token": "t", "expires_in": 300}
+
+    client = RegistryClient("127.0.0.1:1", username="iambearer", password=lambda: next(tokens))
+    client.session.get = lambda url, headers=None, **kwargs: seen.append(headers["Authorization"]) or Answer()
+    for _attempt in range(2):
+        client._fetch_token({"realm": "http://realm"}, ["repository:a/b:pull"])
+    assert [base64.b64decode(h.split()[1]).decode() for h in seen] == ["iambearer:iam-1", "iambearer:iam-2"]

@@ -334,3 +334,22 @@ def test_docker_config_in_check_mode_writes_nothing(tmp_path):
         assert docker.store("us.icr.io", "iamapikey", SECRET)
         assert not docker.erase("us.icr.io")
     assert not path.parent.exists()
+
+
+def test_a_trusted_profile_logs_in_as_iambearer_and_says_when_it_expires(tmp_path, token, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(IcrModule, "warn", lambda self, text: warnings.append(text))
+    path = tmp_path / "config.json"
+    result = run({"config_path": str(path), "auth_type": "trusted_profile", "trusted_profile_id": "Profile-1"}).result
+    assert result["username"] == "iambearer" and result["expires_at"] == "2033-05-18T03:33:20Z"
+    assert base64.b64decode(stored(path)["auths"]["us.icr.io"]["auth"]).decode() == "iambearer:" + token["value"]
+    assert "expires at 2033-05-18T03:33:20Z" in warnings[0]
+    assert run({"config_path": str(path)}).result["expires_at"] is None  # the API key: iamapikey, no expiry
+
+
+def test_iamapikey_needs_an_api_key_identity(tmp_path, token):
+    failed = run({"config_path": str(tmp_path / "c.json"), "username": "iamapikey",
+                  "auth_type": "trusted_profile", "trusted_profile_id": "Profile-1"})
+    assert failed.failed and failed.result["msg"].startswith("username iamapikey stores an API key, but the run signs "
+                                                             "in as trusted profile Profile-1 (assumed with the API key)")
+    assert not (tmp_path / "c.json").exists()

@@ -323,10 +323,11 @@ class IcrModule:
         """The Vulnerability Advisor v4 client for ``region`` (default: the module's), made once;
         its service URL is the region's API address."""
         region = self._region(region)
-        if region.name not in self._vas:
+        if region.key not in self._vas:
+            url = self.api_url(region)  # a misplaced override fails before any request
             self._authenticate()
-            self._vas[region.name] = VaApi(self.session, self.api_url(region))
-        return self._vas[region.name]
+            self._vas[region.key] = VaApi(self.session, url)
+        return self._vas[region.key]
 
     def registry(self, region=None, pool_size=8):
         """The /v2 client of ``region``'s registry (default: the module's), signed in as the run

@@ -310,24 +310,23 @@ class IcrModule:
         self.iam_token()
         return self.account_id
 
-    def api(self, region=None):
-        """The ICR management API client for ``region`` (default: the module's), made once."""
+    def _service_client(self, clients, client_class, region):
+        """One ``client_class`` (an SdkClient) per region and run, at the region's API address."""
         region = self._region(region)
-        if region.key not in self._apis:
+        if region.key not in clients:
             url = self.api_url(region)  # a misplaced override fails before any request
             self._authenticate()
-            self._apis[region.key] = IcrApi(self.session, url)
-        return self._apis[region.key]
+            clients[region.key] = client_class(self.session, url)
+        return clients[region.key]
+
+    def api(self, region=None):
+        """The ICR management API client for ``region`` (default: the module's)."""
+        return self._service_client(self._apis, IcrApi, region)
 
     def va(self, region=None):
-        """The Vulnerability Advisor v4 client for ``region`` (default: the module's), made once;
-        its service URL is the region's API address."""
-        region = self._region(region)
-        if region.key not in self._vas:
-            url = self.api_url(region)  # a misplaced override fails before any request
-            self._authenticate()
-            self._vas[region.key] = VaApi(self.session, url)
-        return self._vas[region.key]
+        """The Vulnerability Advisor v4 client for ``region`` (default: the module's); its
+        service URL is the region's API address."""
+        return self._service_client(self._vas, VaApi, region)
 
     def registry(self, region=None, pool_size=8):
         """The /v2 client of ``region``'s registry (default: the module's), signed in as the run

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_image_sync
 short_description: Mirror ICR namespaces or repositories into other regions, with their signatures
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Keeps the images of an ICR namespace, an ICR repository, or a repository of any registry mirrored into one or
     more ICR namespaces (for example in other regions, which ICR does not replicate by itself).

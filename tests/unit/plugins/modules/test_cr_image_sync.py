@@ -7,37 +7,13 @@ import json
 
 import pytest
 
-from ansible_collections.icr.registry.plugins.module_utils import icr_module
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.oci_manifest import OCI_INDEX, OCI_MANIFEST, Manifest
 from ansible_collections.icr.registry.plugins.modules import cr_image_sync
-from fake_registry import FakeRegistry, sha
+from fake_registry import sha
 from module_runner import run
 
 SRC = "quay.io/org/app"
-
-
-class Registries(dict):
-    def __init__(self):
-        super().__init__()
-        self.clients = []
-
-    def __missing__(self, host):
-        self[host] = FakeRegistry(host)
-        return self[host]
-
-    def client(self, url, **kwargs):
-        self.clients.append((url, kwargs.get("username")))
-        return self[url.split("://")[-1]]
-
-
-@pytest.fixture
-def registries(api, monkeypatch):
-    monkeypatch.delenv("ICR_ENDPOINTS", raising=False)
-    monkeypatch.delenv("ICR_REGISTRY_HOST", raising=False)
-    fakes = Registries()
-    monkeypatch.setattr(icr_module, "RegistryClient", fakes.client)
-    return fakes
 
 
 def publish(api, registry):
@@ -130,10 +106,9 @@ def test_sync_filters_copies_signatures_after_their_image_then_skips(api, regist
 def test_check_mode_returns_the_plan_and_writes_nothing(api, registries, source):
     args = {"src": SRC, "dest": ["us.icr.io/team"], "tags": ["^[0-9]"], "latest": 2}
     planned = run(cr_image_sync, args, check=True).result
+    sig = "us.icr.io/team/app:sha256-%s.sig" % source["1.2.0"].digest.split(":")[1]
     assert [(i["dest"], i["action"]) for i in planned["images"]] == [
-        ("us.icr.io/team/app:1.2.0", "copied"), ("us.icr.io/team/app:sha256-%s.sig"
-                                                  % source["1.2.0"].digest.split(":")[1], "copied"),
-        ("us.icr.io/team/app:2.0.0", "copied")]
+        ("us.icr.io/team/app:1.2.0", "copied"), (sig, "copied"), ("us.icr.io/team/app:2.0.0", "copied")]
     assert registries["us.icr.io"].manifest_puts == [] and registries["us.icr.io"].uploads == []
     done = run(cr_image_sync, args).result
     assert done["images"] == planned["images"]

@@ -132,7 +132,9 @@ class Methods:
                "skopeo", "sync", "--authfile", str(home / "auth.json"), "--src", "yaml", "--dest", "docker",
                "--dest-tls-verify=false", str(home / "sync.yml"), "%s/%s" % (self.sbx.dest, dest_ns)]
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+        if done.returncode:
+            raise SystemExit("skopeo sync failed: %s" % done.stderr.strip()[-2000:])
         after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         return None, (after / 1024.0 if after > before else None)
 

@@ -126,7 +126,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Returns the same plan (O(images) with the action each would get) and writes nothing.
+      - Returns the same plan (RV(images) with the action each would get) and writes nothing.
   diff_mode:
     support: none
   idempotent:
@@ -203,7 +203,7 @@ images:
       description: V(copied), V(skipped) (already there) or V(pruned).
       type: str
 counts:
-  description: How many entries of O(images) have each action (in check mode, would have).
+  description: How many entries of RV(images) have each action (in check mode, would have).
   returned: success
   type: dict
   sample: {copied: 3, skipped: 12, pruned: 0}

@@ -209,7 +209,7 @@ class ImageSync:
                 candidates = [tag for tag in listing.tags if self.selection.matches(tag)]
                 created = self.source.created(repository, candidates)
             selected[repository] = self.selection.select(listing.tags, created)
-        wanted = {}  # (repository, tag) -> source digest, signature tags included
+        wanted = {}  # (target name, destination repository) -> the tags the sync keeps there
         groups = {}  # (repository, digest) -> [tags]
         for repository, tags in selected.items():
             for tag in tags:

@@ -75,3 +75,10 @@ def test_a_callable_password_is_asked_at_each_token_request():
     for _attempt in range(2):
         client._fetch_token({"realm": "http://realm"}, ["repository:a/b:pull"])
     assert [base64.b64decode(h.split()[1]).decode() for h in seen] == ["iambearer:iam-1", "iambearer:iam-2"]
+
+
+def test_next_page_of_a_tag_listing():
+    assert oci._next_page('</v2/ns/app/tags/list?n=2&last=b>; rel="next"') == "/v2/ns/app/tags/list?n=2&last=b"
+    assert oci._next_page("<https://r.example/v2/x/tags/list?last=c&n=9>; rel=next") == \
+        "https://r.example/v2/x/tags/list?last=c&n=9"
+    assert oci._next_page(None) is None and oci._next_page('</v2/x>; rel="prev"') is None

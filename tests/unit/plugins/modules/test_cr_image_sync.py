@@ -159,3 +159,36 @@ def test_a_failed_image_leaves_no_tag_and_stops_the_others(api, registries, sour
     # The rerun completes.
     done = run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team"]}).result
     assert done["counts"]["copied"] == 5 and dest.manifests[("team/app", "latest")].digest == source["latest"].digest
+
+
+def add_index(registry, repository, tag, children):
+    """An OCI index of ``children`` ({platform: Manifest} already in ``repository``) under ``tag``."""
+    entries = [{"mediaType": child.media_type, "size": len(child.raw), "digest": child.digest,
+                "platform": dict(zip(("os", "architecture"), platform.split("/")))}
+               for platform, child in children.items()]
+    raw = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}).encode()
+    index = Manifest.from_bytes(raw, OCI_INDEX)
+    registry.manifests[(repository, tag)] = registry.manifests[(repository, index.digest)] = index
+    return index
+
+
+def test_platforms_copy_a_new_index_without_the_source_signatures(api, registries):
+    quay = registries["quay.io"]
+    children = {platform: quay.add_image("org/multi", "build-" + platform.replace("/", "-"),
+                                         layers=[platform.encode()])
+                for platform in ("linux/amd64", "linux/arm64")}
+    for tag in list(quay.manifests):
+        if tag[1].startswith("build-"):
+            del quay.manifests[tag]
+    index = add_index(quay, "org/multi", "1.0", children)
+    signature_of(quay, "org/multi", index)
+    args = {"src": "quay.io/org/multi", "dest": ["us.icr.io/team"], "platforms": ["linux/arm64"]}
+    result = run(cr_image_sync, args).result
+    copied = registries["us.icr.io"].manifests[("team/multi", "1.0")]
+    assert copied.digest != index.digest and [c["digest"] for c in copied.children()] == [children["linux/arm64"].digest]
+    assert [(i["dest"], i["digest"]) for i in result["images"]] == [("us.icr.io/team/multi:1.0", copied.digest)]
+    assert ("team/multi", children["linux/amd64"].digest) not in registries["us.icr.io"].manifests
+    # Every platform: the index as it is, with its signature.
+    whole = run(cr_image_sync, dict(args, platforms=["all"])).result
+    assert [i["digest"] for i in whole["images"]] == [index.digest, quay.manifests[
+        ("org/multi", "sha256-%s.sig" % index.digest.split(":")[1])].digest]

@@ -1,9 +1,11 @@
 """cr_image_sync against the sandbox: what the registries keep of signatures and OCI referrers
 (as ICR does: manifests with ``subject`` stored as they are, no referrers API), a sync cut off
-half-way that a rerun completes, and the warm contract counted from the request log."""
+half-way (faults, SIGTERM) that a rerun completes, and the warm contract counted from the
+request log."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -11,8 +13,10 @@ import pytest
 
 from conftest import endpoints_path
 from module_process import collection_path, run_module
-from test_reliability_errors import push_image
+from test_reliability_errors import assert_clear_failure, push_image
 from test_reliability_interrupt import served_digest
+from test_reliability_registry_stopped import wait_for_rule
+from test_reliability_stop import STOP_WITHIN, Done, start_module
 
 sys.path.insert(0, str(collection_path()))
 
@@ -100,3 +104,33 @@ def test_a_sync_cut_off_half_way_leaves_whole_images_and_a_rerun_completes_then_
     assert len([r for r in v2 if r["path"].endswith("/tags/list")]) <= repos * sides
     assert len([r for r in v2 if "/manifests/" in r["path"]]) <= selected_tags * sides
     assert [r for r in v2 if "/blobs/" in r["path"]] == []
+
+
+def test_sigterm_mid_sync_leaves_no_tag_on_a_partial_image_and_a_rerun_completes(
+        endpoints, control, env, make_namespace, no_faults):
+    src_ns, dest_ns = make_namespace("us-south"), make_namespace("eu-de")
+    registry = endpoints["regions"]["us-south"]["registry"]
+    digests = {repo: push_image(registry, "%s/%s" % (src_ns, repo), "1", endpoints["api_key"], seed=src_ns + repo)
+               for repo in ("r1", "r2", "r3")}
+    args = {"src": "us.icr.io/%s" % src_ns, "dest": "de.icr.io/%s" % dest_ns, "parallel": 2}
+    # The destination holds every blob upload for a while: the sync is caught in the middle.
+    control.set_faults([{"kind": "v2", "region": "eu-de", "method": "PUT", "path_regex": "/blobs/uploads/",
+                         "latency_ms": 3000}])
+    process = start_module("cr_image_sync", args, env)
+    try:
+        assert wait_for_rule(control, Done(process)), process.communicate()
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=STOP_WITHIN)
+    finally:
+        process.kill()
+        control.clear_faults()
+    assert_clear_failure(json.loads(out.decode().strip().splitlines()[-1]), "stopped by SIGTERM")
+    assert b"Traceback" not in err
+    for repo in digests:
+        assert served_digest(endpoints, "eu-de", "de.icr.io/%s/%s:1" % (dest_ns, repo)) is None
+
+    again = run_module("cr_image_sync", args, env)
+    assert not again.get("failed"), again.get("msg")
+    assert again["counts"]["copied"] == 3
+    for repo, digest in digests.items():
+        assert served_digest(endpoints, "eu-de", "de.icr.io/%s/%s:1" % (dest_ns, repo)) == digest

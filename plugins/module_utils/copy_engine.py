@@ -280,18 +280,22 @@ class CopyEngine:
         return SourceImage(client, repository, manifest)
 
     # ------------------------------------------------------------ destination
-    def copy(self, source, dest, repository, tag=None, check_mode=False, mount_from=None):
+    def copy(self, source, dest, repository, tag=None, check_mode=False, mount_from=None, listed=None):
         """Make ``dest``/``repository`` hold ``source`` (under ``tag`` when given).
 
         ``mount_from``: a repository of ``dest`` known to hold the image already (an earlier
-        destination); its blobs are mounted instead of streamed again.
+        destination); its blobs are mounted instead of streamed again. ``listed``: the caller
+        listed the destination and knows it lacks the image under ``tag`` (no HEAD is made first);
+        a set of blob digests that ``repository`` holds (asked no HEAD either), which the copy
+        adds its blobs to.
         """
         started = time.monotonic()
         result = CopyResult()
-        current = dest.head_manifest(repository, tag or source.digest)
-        if current is not None and current[0] == source.digest:
-            result.seconds = time.monotonic() - started
-            return result
+        if listed is None:
+            current = dest.head_manifest(repository, tag or source.digest)
+            if current is not None and current[0] == source.digest:
+                result.seconds = time.monotonic() - started
+                return result
         result.changed = True
         images = source.images()
         if dest.host == source.host:
@@ -302,6 +306,9 @@ class CopyEngine:
         abort = self.abort if self.abort is not None else threading.Event()
 
         def task(descriptor):
+            if listed is not None and descriptor["digest"] in listed:
+                result.count("skipped")
+                return None
             return self._copy_blob(source, dest, repository, descriptor, mount_from,
                                    check_mode, abort, result)
 
@@ -311,6 +318,8 @@ class CopyEngine:
             self._run_all(lambda image: dest.put_manifest(repository, image.digest, image),
                           children, abort)
             self._write_top(source, dest, repository, tag, abort)
+            if listed is not None:
+                listed.update(descriptor["digest"] for descriptor in ordered)
         result.seconds = time.monotonic() - started
         return result
 

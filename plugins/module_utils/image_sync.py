@@ -145,6 +145,7 @@ class SyncTarget:
         self.created = False  # the namespace is (or would be) created by this run
         self.referrers_api = None
         self.mount_from = None  # a repository of this registry that holds copied images
+        self.blobs = {}  # repository -> digests of the blobs this run copied or found there
 
     @property
     def name(self):
@@ -293,13 +294,16 @@ class ImageSync:
         if unit.tags:
             source = unit.source or self.engine.resolve(client, unit.src_repository, unit.digest)
             first, rest = unit.tags[0], unit.tags[1:]
-            self.engine.copy(source, target.client, unit.dest_repository, first[0], mount_from=target.mount_from)
+            # The listing said the tag lacks this digest: no HEAD of the tag, nor of blobs written before.
+            self.engine.copy(source, target.client, unit.dest_repository, first[0], mount_from=target.mount_from,
+                             listed=target.blobs.setdefault(unit.dest_repository, set()))
             target.mount_from = target.mount_from or unit.dest_repository
             for tag, _digest, _entry in rest:
                 self.engine.tag(source, target.client, unit.dest_repository, tag)
         for tag, digest, _entry in unit.referrer_tags:
             source = self.engine.resolve(client, unit.src_repository, digest)
-            self.engine.copy(source, target.client, unit.dest_repository, tag, mount_from=target.mount_from)
+            self.engine.copy(source, target.client, unit.dest_repository, tag, mount_from=target.mount_from,
+                             listed=target.blobs.setdefault(unit.dest_repository, set()))
         if unit.with_referrers:
             self._referrers(unit, write=True)
 

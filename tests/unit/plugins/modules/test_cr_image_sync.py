@@ -192,3 +192,20 @@ def test_platforms_copy_a_new_index_without_the_source_signatures(api, registrie
     whole = run(cr_image_sync, dict(args, platforms=["all"])).result
     assert [i["digest"] for i in whole["images"]] == [index.digest, quay.manifests[
         ("org/multi", "sha256-%s.sig" % index.digest.split(":")[1])].digest]
+
+
+def test_what_the_listing_and_earlier_copies_tell_is_not_asked_again(api, registries, source):
+    dest = registries["us.icr.io"]
+    asked = {"head_manifest": [], "blob_exists": []}
+    for name in asked:
+        def counting(repository, reference, _name=name, _real=getattr(dest, name)):
+            asked[_name].append(reference)
+            return _real(repository, reference)
+        setattr(dest, name, counting)
+    result = run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team"], "parallel": 1}).result
+    assert result["counts"]["copied"] == 5
+    # The destination listing said which tags are missing: no manifest HEAD; each blob asked once
+    # (the base layer that all four images share, too).
+    assert asked["head_manifest"] == []
+    assert sorted(asked["blob_exists"]) == sorted(set(asked["blob_exists"]))
+    assert sha(b"base") in asked["blob_exists"]

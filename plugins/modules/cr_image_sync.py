@@ -40,7 +40,7 @@ options:
       - Repository names are kept below it - V(us.icr.io/team-a/tools/app) goes to V(de.icr.io/team-a/tools/app); a
         repository of another registry keeps the path below its first component (V(quay.io/org/app) to
         V(<dest>/app)).
-      - A destination equal to the source is refused.
+      - A destination equal to the source, or named twice, is refused.
     type: list
     elements: str
     required: true
@@ -257,6 +257,8 @@ class ImageSyncModule:
             raise IcrError("dest: name at least one destination namespace")
         for region, namespace in self.dests:
             self._refuse_same(region, namespace)
+        if len({(region.key, namespace) for region, namespace in self.dests}) < len(self.dests):
+            raise IcrError("dest names the same namespace twice: %s" % ", ".join(params["dest"]))
 
     # ------------------------------------------------------------------ options
     def _parse_src(self, text):

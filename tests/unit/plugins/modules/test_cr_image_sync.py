@@ -64,6 +64,7 @@ def source(registries):
     ({"dest": ["de.icr.io/team/app"]}, "dest de.icr.io/team/app names a repository"),
     ({"dest": ["quay.io/team"]}, "dest quay.io/team is not an ICR namespace"),
     ({"src": "us.icr.io/x"}, "Invalid namespace 'x'"),
+    ({"dest": ["de.icr.io/team", "de.icr.io/team/"]}, "dest names the same namespace twice"),
 ])
 def test_bad_input_fails_in_one_line_before_any_request(api, registries, args, message):
     outcome = run(cr_image_sync, dict({"src": SRC, "dest": ["us.icr.io/team"]}, **args))

@@ -4,7 +4,7 @@
 the copy engine itself is tested in module_utils/test_copy_engine.py."""
 import pytest
 
-from ansible_collections.icr.registry.plugins.module_utils import icr_module
+from ansible_collections.icr.registry.plugins.module_utils import icr_context
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.modules import cr_image_copy
 from fake_api import dg
@@ -35,7 +35,7 @@ def registries(api, monkeypatch):
     monkeypatch.delenv("ICR_ENDPOINTS", raising=False)
     monkeypatch.delenv("ICR_REGISTRY_HOST", raising=False)
     fakes = Registries()
-    monkeypatch.setattr(icr_module, "RegistryClient", fakes.client)
+    monkeypatch.setattr(icr_context, "RegistryClient", fakes.client)
     return fakes
 
 

@@ -112,6 +112,44 @@ def push_image(client, repo, tag, layer_seeds, layer_size, arch="amd64", size_li
     return manifest
 
 
+EMPTY_CONFIG = b"{}"
+EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
+
+
+def push_artifact(client, repo, tag, payload, layer_type, artifact_type=None, subject=None):
+    """Push a small OCI artifact manifest (one layer holding ``payload``), under ``tag`` when given
+    (else by digest); ``subject``: the Manifest it refers to (OCI 1.1)."""
+    push_blob(client, repo, om.sha256_digest(EMPTY_CONFIG), len(EMPTY_CONFIG), [EMPTY_CONFIG])
+    push_blob(client, repo, om.sha256_digest(payload), len(payload), [payload])
+    doc = {"schemaVersion": 2, "mediaType": om.OCI_MANIFEST,
+           "config": {"mediaType": EMPTY_MEDIA_TYPE if artifact_type else "application/vnd.oci.image.config.v1+json",
+                      "size": len(EMPTY_CONFIG), "digest": om.sha256_digest(EMPTY_CONFIG)},
+           "layers": [{"mediaType": layer_type, "size": len(payload), "digest": om.sha256_digest(payload)}]}
+    if artifact_type:
+        doc["artifactType"] = artifact_type
+    if subject is not None:
+        doc["subject"] = {"mediaType": subject.media_type, "size": len(subject.raw), "digest": subject.digest}
+    manifest = om.Manifest.from_bytes(json.dumps(doc, indent=2).encode(), om.OCI_MANIFEST)
+    client.put_manifest(repo, tag or manifest.digest, manifest)
+    return manifest
+
+
+def push_signatures(client, repo, image):
+    """What signing tools leave next to ``image`` on a registry without the referrers API: a
+    cosign-style signature tag (``sha256-<hex>.sig``) and an OCI 1.1 referrer (an SBOM artifact
+    whose ``subject`` is the image) listed in the referrers tag schema's index (``sha256-<hex>``)."""
+    stem = "sha256-" + image.digest.split(":", 1)[1]
+    payload = json.dumps({"critical": {"image": {"docker-manifest-digest": image.digest},
+                                       "type": "cosign container image signature"}}).encode()
+    push_artifact(client, repo, stem + ".sig", payload, "application/vnd.dev.cosign.simplesigning.v1+json")
+    sbom = push_artifact(client, repo, None, json.dumps({"sbom": image.digest}).encode(),
+                         "application/spdx+json", artifact_type="application/spdx+json", subject=image)
+    index = {"schemaVersion": 2, "mediaType": om.OCI_INDEX,
+             "manifests": [{"mediaType": om.OCI_MANIFEST, "size": len(sbom.raw), "digest": sbom.digest,
+                            "artifactType": "application/spdx+json"}]}
+    client.put_manifest(repo, stem, om.Manifest.from_bytes(json.dumps(index, indent=2).encode(), om.OCI_INDEX))
+
+
 def push_index(client, repo, tag, children):
     """children: [(platform "os/arch[/variant]", "repo:tag")] already in the same repo."""
     entries = []
@@ -146,6 +184,8 @@ def main():
     parser.add_argument("--arch", default="amd64")
     parser.add_argument("--corrupt-descriptor", action="store_true",
                         help="declare 1000 bytes more than the first layer has")
+    parser.add_argument("--sign", action="store_true",
+                        help="also push a signature tag and an OCI referrer (with its referrers tag schema index)")
     parser.add_argument("--index", nargs="+", metavar="PLATFORM=REPO:TAG",
                         help="push a manifest list of existing images instead of an image")
     args = parser.parse_args()
@@ -158,6 +198,8 @@ def main():
         seeds.append("%s-%d" % (args.seed, args.layers - 1))
         manifest = push_image(client, args.repo, args.tag, seeds, layer_size, args.arch,
                               size_lie=1000 if args.corrupt_descriptor else 0)
+    if args.sign:
+        push_signatures(client, args.repo, manifest)
     print(manifest.digest)
 
 

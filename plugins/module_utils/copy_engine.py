@@ -221,6 +221,37 @@ def unique_blobs(images):
     return sorted(blobs.values(), key=lambda d: -int(d.get("size") or 0))
 
 
+def run_all(func, items, parallel, abort):
+    """Call ``func(item)`` for every item with at most ``parallel`` threads; the first failure
+    sets ``abort``, cancels what has not started and is raised once the running calls end (a
+    call that stopped because of it, CopyAborted, is not reported in its place). An interrupt
+    in the calling thread sets ``abort`` too, so the calls in flight stop instead of finishing."""
+    if not items:
+        return
+    with ThreadPoolExecutor(max_workers=min(parallel, len(items))) as pool:
+        futures = [pool.submit(func, item) for item in items]
+        try:
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:
+            # Interrupted (a signal in this thread): stop the transfers in flight before
+            # the pool waits for them, rather than let them finish.
+            abort.set()
+            for future in futures:
+                future.cancel()
+            raise
+        failed = [f for f in done if f.exception() is not None]
+        if failed:
+            abort.set()
+            for future in pending:
+                future.cancel()
+            wait(pending)
+            # Report the root cause, not a blob that stopped because of it.
+            errors = [f.exception() for f in futures if f.done() and not f.cancelled()
+                      and f.exception() is not None]
+            errors.sort(key=lambda e: isinstance(e, CopyAborted))
+            raise errors[0]
+
+
 class CopyEngine:
     """Copies one source image to destinations with a bounded pool of ``parallel`` threads.
 
@@ -229,13 +260,16 @@ class CopyEngine:
     ``policy``: the RetryPolicy for whole blob transfers (its deadline counts from each try,
     so a long transfer that breaks late is tried again). ``before_tag``: called right before
     the tag is written; it raises to stop (the module's "is the controller still there").
+    ``abort``: an Event shared by copies made side by side (a sync's images in flight): once set,
+    every copy stops its transfers and writes no more manifests; by default each copy has its own.
     """
 
-    def __init__(self, parallel=DEFAULT_PARALLEL, chunk_size=None, policy=None, before_tag=None):
+    def __init__(self, parallel=DEFAULT_PARALLEL, chunk_size=None, policy=None, before_tag=None, abort=None):
         self.parallel = max(1, int(parallel))
         self.chunk_size = chunk_size
         self.policy = policy or RetryPolicy()
         self.before_tag = before_tag
+        self.abort = abort
 
     # ------------------------------------------------------------------ source
     def resolve(self, client, repository, reference, platforms="all"):
@@ -265,7 +299,7 @@ class CopyEngine:
         if mount_from == repository:
             mount_from = None
         ordered = unique_blobs(images)
-        abort = threading.Event()
+        abort = self.abort if self.abort is not None else threading.Event()
 
         def task(descriptor):
             return self._copy_blob(source, dest, repository, descriptor, mount_from,
@@ -276,11 +310,23 @@ class CopyEngine:
             children = [image for image in images if image is not source.manifest]
             self._run_all(lambda image: dest.put_manifest(repository, image.digest, image),
                           children, abort)
-            if self.before_tag is not None:
-                self.before_tag()
-            dest.put_manifest(repository, tag or source.digest, source.manifest)
+            self._write_top(source, dest, repository, tag, abort)
         result.seconds = time.monotonic() - started
         return result
+
+    def tag(self, source, dest, repository, tag):
+        """Add ``tag`` in ``dest``/``repository`` to an image that ``copy`` has written there
+        (one manifest PUT; the blobs and children are in place already)."""
+        self._write_top(source, dest, repository, tag, self.abort)
+
+    def _write_top(self, source, dest, repository, tag, abort):
+        """The last write of a copy: the top manifest, under its tag. Not once the copy (or a
+        copy beside it) is aborted, nor when ``before_tag`` says to stop."""
+        if abort is not None and abort.is_set():
+            raise CopyAborted("copy aborted after another transfer failed")
+        if self.before_tag is not None:
+            self.before_tag()
+        dest.put_manifest(repository, tag or source.digest, source.manifest)
 
     @staticmethod
     def predict_into_empty(source):
@@ -293,30 +339,7 @@ class CopyEngine:
         return result
 
     def _run_all(self, func, items, abort):
-        if not items:
-            return
-        with ThreadPoolExecutor(max_workers=min(self.parallel, len(items))) as pool:
-            futures = [pool.submit(func, item) for item in items]
-            try:
-                done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            except BaseException:
-                # Interrupted (a signal in this thread): stop the transfers in flight before
-                # the pool waits for them, rather than let them finish.
-                abort.set()
-                for future in futures:
-                    future.cancel()
-                raise
-            failed = [f for f in done if f.exception() is not None]
-            if failed:
-                abort.set()
-                for future in pending:
-                    future.cancel()
-                wait(pending)
-                # Report the root cause, not a blob that stopped because of it.
-                errors = [f.exception() for f in futures if f.done() and not f.cancelled()
-                          and f.exception() is not None]
-                errors.sort(key=lambda e: isinstance(e, CopyAborted))
-                raise errors[0]
+        run_all(func, items, self.parallel, abort)
 
     def _copy_blob(self, source, dest, repository, descriptor, mount_from, check_mode,
                    abort, result):

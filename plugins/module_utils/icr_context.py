@@ -84,7 +84,6 @@ def whole_number(name, value, minimum=0, maximum=INT64_MAX, also=None, unit=None
     raise IcrError("%s must be %s%s%s; got %r" % (name, what, bounds, extra, value))
 
 
-
 def env_names(spec):
     """The environment variables an option of ICR_COMMON_ARGS falls back to, in order."""
     fallback = spec.get("fallback")
@@ -281,11 +280,11 @@ class IcrContext:
                                                    policy=self.retry_policy, pool_size=pool_size)
         return self._registries[key]
 
-    def copy_engine(self, parallel=DEFAULT_PARALLEL, chunk_size=None):
+    def copy_engine(self, parallel=DEFAULT_PARALLEL, chunk_size=None, abort=None):
         """The copy engine, under the module's retry policy; it checks that the controller is
-        still there before it writes a tag."""
+        still there before it writes a tag. ``abort``: an Event shared by copies run side by side."""
         return CopyEngine(parallel=parallel, chunk_size=chunk_size, policy=self.retry_policy,
-                          before_tag=ensure_controller)
+                          before_tag=ensure_controller, abort=abort)
 
     def docker_auth(self, username=None, secret=None):
         """The Docker ``auths`` value for ``username:secret`` (default: ``registry_credentials``), masked."""

@@ -31,7 +31,7 @@ except ImportError as exc:  # reported by the module base through missing_requir
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary, one_line
 from ansible_collections.icr.registry.plugins.module_utils.endpoints import registry_url
 from ansible_collections.icr.registry.plugins.module_utils.oci_manifest import (
-    DIGEST_RE, MANIFEST_ACCEPT, Manifest)
+    DIGEST_RE, MANIFEST_ACCEPT, OCI_INDEX, Manifest)
 from ansible_collections.icr.registry.plugins.module_utils.retry import (
     RETRYABLE_STATUS, RetryPolicy, backoff_delay, parse_retry_after)
 
@@ -67,6 +67,12 @@ def repository_scope(repository, actions):
 
 # Registries whose /v2 is served under another name than the one in references.
 V2_HOSTS = {"docker.io": "registry-1.docker.io"}
+
+
+def _next_page(link):
+    """The path of the next page from a ``Link: </v2/...?n=..&last=..>; rel="next"`` header, or None."""
+    match = re.match(r'\s*<([^>]+)>\s*;\s*rel="?next"?', link or "")
+    return match.group(1) if match else None
 
 
 def registry_error(response, what):
@@ -300,6 +306,43 @@ class RegistryClient:
             raise IcrError("the registry stored manifest %s:%s as %s instead of %s"
                            % (repository, reference, digest, manifest.digest))
         return digest
+
+    # ----------------------------------------------------------- listings
+    def list_tags(self, repository, page_size=1000):
+        """Every tag of ``repository`` (``GET /v2/<name>/tags/list``, following ``Link`` pages);
+        an empty list when the repository does not exist."""
+        tags = []
+        url = "/v2/%s/tags/list" % repository
+        params = {"n": page_size}
+        while url:
+            response = self.request("GET", url, [repository_scope(repository, ["pull"])], ok=(200, 404),
+                                    params=params, what="listing the tags of %s" % repository)
+            if response.status_code == 404:
+                response.close()
+                return []
+            tags.extend(response.json().get("tags") or [])
+            url = _next_page(response.headers.get("Link"))
+            params = None
+            response.close()
+        return tags
+
+    def referrers(self, repository, digest):
+        """The descriptors of what refers to ``digest`` (OCI 1.1 ``GET /v2/<name>/referrers/<digest>``),
+        or None when this registry does not serve the referrers API (then the referrers tag schema,
+        a tag ``sha256-<hex>`` holding an index, stands in for it)."""
+        response = self.request("GET", "/v2/%s/referrers/%s" % (repository, digest),
+                                [repository_scope(repository, ["pull"])], ok=(200, 404, 400, 405),
+                                headers={"Accept": OCI_INDEX},
+                                what="listing the referrers of %s@%s" % (repository, digest))
+        try:
+            if response.status_code != 200 or not response.headers.get("Content-Type", "").startswith(OCI_INDEX):
+                return None
+            try:
+                return list(response.json().get("manifests") or [])
+            except ValueError:
+                return None
+        finally:
+            response.close()
 
     # ---------------------------------------------------------------- blobs
     def blob_exists(self, repository, digest):

@@ -21,6 +21,7 @@ class BlobResponse:
 
     def __init__(self, data):
         self.data = data
+        self.content = data
         self.closed = False
 
     def iter_content(self, chunk_size):
@@ -48,6 +49,7 @@ class FakeRegistry:
         self.error = None
         self.put_error = None
         self.blob_failures = []
+        self.referrers_index = None  # {(repository, digest): [descriptors]}: serves the referrers API
         self._lock = threading.Lock()
         self._count = 0
 
@@ -62,6 +64,14 @@ class FakeRegistry:
         if manifest is None and not missing_ok:
             raise IcrError("manifest %s:%s not found on %s" % (repository, reference, self.host), status=404)
         return manifest
+
+    def list_tags(self, repository):
+        return sorted({ref for (repo, ref) in self.manifests if repo == repository and not ref.startswith("sha256:")})
+
+    def referrers(self, repository, digest):
+        if self.referrers_index is None:
+            return None
+        return list(self.referrers_index.get((repository, digest), []))
 
     def get_blob(self, repository, digest, retry=True):
         if (repository, digest) not in self.blobs:

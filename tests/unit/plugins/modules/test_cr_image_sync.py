@@ -1,0 +1,185 @@
+# Copyright: Contributors to the icr.registry project
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""cr_image_sync's module layer over in-memory registries and the fake ICR API (one fake for
+every region here); the tag selection is tested in module_utils/test_sync_plan.py, the copy
+engine in module_utils/test_copy_engine.py."""
+import json
+
+import pytest
+
+from ansible_collections.icr.registry.plugins.module_utils import icr_context
+from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
+from ansible_collections.icr.registry.plugins.module_utils.oci_manifest import OCI_INDEX, OCI_MANIFEST, Manifest
+from ansible_collections.icr.registry.plugins.modules import cr_image_sync
+from fake_registry import FakeRegistry, sha
+from module_runner import run
+
+SRC = "quay.io/org/app"
+
+
+class Registries(dict):
+    def __init__(self):
+        super().__init__()
+        self.clients = []
+
+    def __missing__(self, host):
+        self[host] = FakeRegistry(host)
+        return self[host]
+
+    def client(self, url, **kwargs):
+        self.clients.append((url, kwargs.get("username")))
+        return self[url.split("://")[-1]]
+
+
+@pytest.fixture
+def registries(api, monkeypatch):
+    monkeypatch.delenv("ICR_ENDPOINTS", raising=False)
+    monkeypatch.delenv("ICR_REGISTRY_HOST", raising=False)
+    fakes = Registries()
+    monkeypatch.setattr(icr_context, "RegistryClient", fakes.client)
+    return fakes
+
+
+def publish(api, registry):
+    """Make the fake API list what the fake us.icr.io registry holds (as ICR's API lists its registry)."""
+    api.repos = {}
+    for (repository, reference), manifest in registry.manifests.items():
+        api.add_image("us.icr.io/" + repository, manifest.digest)
+    for (repository, reference), manifest in registry.manifests.items():
+        if not reference.startswith("sha256:"):
+            api.repos["us.icr.io/" + repository][manifest.digest]["tags"].append(reference)
+
+
+def signature_of(registry, repository, image, layer=b"signature"):
+    """A cosign-style signature tag next to ``image``."""
+    config = b"{}"
+    registry.blobs[(repository, sha(config))] = config
+    registry.blobs[(repository, sha(layer))] = layer
+    raw = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                      "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
+                                 "digest": sha(config)},
+                      "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                                  "size": len(layer), "digest": sha(layer)}]}).encode()
+    manifest = Manifest.from_bytes(raw, OCI_MANIFEST)
+    tag = "sha256-%s.sig" % image.digest.split(":")[1]
+    registry.manifests[(repository, tag)] = registry.manifests[(repository, manifest.digest)] = manifest
+    return tag, manifest
+
+
+@pytest.fixture
+def source(registries):
+    quay = registries["quay.io"]
+    images = {tag: quay.add_image("org/app", tag, layers=[b"base", ("layer " + tag).encode()])
+              for tag in ("1.0.0", "1.2.0", "2.0.0", "latest")}
+    signature_of(quay, "org/app", images["1.2.0"])
+    return images
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"tags": ["("]}, "tags: '(' is not a valid regular expression"),
+    ({"exclude_tags": ["[a-"]}, "exclude_tags: '[a-' is not a valid regular expression"),
+    ({"semver": "1.2 - 1.4"}, "hyphen ranges are not supported"),
+    ({"semver": ">=banana"}, "is not a version or comparator"),
+    ({"latest": 0}, "latest must be a whole number"),
+    ({"parallel": 0}, "parallel must be a whole number"),
+    ({"src": "us.icr.io/team", "dest": ["us.icr.io/team"]}, "dest us.icr.io/team is the source us.icr.io/team itself"),
+    ({"src": "us.icr.io/team/app", "dest": ["us.icr.io/team"]}, "is the source us.icr.io/team/app itself"),
+    ({"src": "quay.io/org/app:1.0"}, "src quay.io/org/app:1.0 names an image"),
+    ({"dest": ["de.icr.io/team/app"]}, "dest de.icr.io/team/app names a repository"),
+    ({"dest": ["quay.io/team"]}, "dest quay.io/team is not an ICR namespace"),
+    ({"src": "us.icr.io/x"}, "Invalid namespace 'x'"),
+])
+def test_bad_input_fails_in_one_line_before_any_request(api, registries, args, message):
+    outcome = run(cr_image_sync, dict({"src": SRC, "dest": ["us.icr.io/team"]}, **args))
+    assert outcome.failed and message in outcome.result["msg"] and "\n" not in outcome.result["msg"]
+    assert registries.clients == [] and api.calls == []
+
+
+def test_a_missing_namespace_fails_before_anything_is_copied(api, registries, source):
+    outcome = run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team", "us.icr.io/nowhere"]})
+    assert outcome.failed and "Namespace nowhere does not exist" in outcome.result["msg"]
+    assert registries["us.icr.io"].manifest_puts == []
+    api.add_namespace("src-ns")
+    missing = run(cr_image_sync, {"src": "us.icr.io/absent", "dest": ["us.icr.io/team"]})
+    assert missing.failed and missing.result["msg"] == "src namespace absent does not exist in us.icr.io"
+
+
+def test_sync_filters_copies_signatures_after_their_image_then_skips(api, registries, source):
+    args = {"src": SRC, "dest": ["us.icr.io/team"], "semver": "^1"}
+    result = run(cr_image_sync, args).result
+    sig = "sha256-%s.sig" % source["1.2.0"].digest.split(":")[1]
+    assert [(i["dest"], i["action"]) for i in result["images"]] == [
+        ("us.icr.io/team/app:1.0.0", "copied"), ("us.icr.io/team/app:1.2.0", "copied"),
+        ("us.icr.io/team/app:" + sig, "copied")]
+    assert result["changed"] and (result["copied"], result["skipped"], result["pruned"]) == (3, 0, 0)
+    assert result["images"][1]["src"] == "quay.io/org/app:1.2.0"
+    assert result["images"][1]["digest"] == source["1.2.0"].digest
+    dest = registries["us.icr.io"]
+    tags = [ref for repo, ref in dest.manifest_puts if not ref.startswith("sha256:")]
+    assert sorted(tags) == sorted(["1.0.0", "1.2.0", sig]) and tags.index("1.2.0") < tags.index(sig)
+    assert dest.manifests[("team/app", "1.2.0")].digest == source["1.2.0"].digest
+    publish(api, dest)
+    puts = list(dest.manifest_puts)
+    again = run(cr_image_sync, args).result
+    assert dest.manifest_puts == puts
+    assert not again["changed"] and {i["action"] for i in again["images"]} == {"skipped"} and again["skipped"] == 3
+    assert api.writes == []
+
+
+def test_check_mode_returns_the_plan_and_writes_nothing(api, registries, source):
+    args = {"src": SRC, "dest": ["us.icr.io/team"], "tags": ["^[0-9]"], "latest": 2}
+    planned = run(cr_image_sync, args, check=True).result
+    assert [(i["dest"], i["action"]) for i in planned["images"]] == [
+        ("us.icr.io/team/app:1.2.0", "copied"), ("us.icr.io/team/app:sha256-%s.sig"
+                                                  % source["1.2.0"].digest.split(":")[1], "copied"),
+        ("us.icr.io/team/app:2.0.0", "copied")]
+    assert registries["us.icr.io"].manifest_puts == [] and registries["us.icr.io"].uploads == []
+    done = run(cr_image_sync, args).result
+    assert done["images"] == planned["images"]
+
+
+def test_prune_removes_what_no_longer_matches(api, registries, source):
+    run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team"]})
+    publish(api, registries["us.icr.io"])
+    args = {"src": SRC, "dest": ["us.icr.io/team"], "tags": ["^2"], "prune": True}
+    planned = run(cr_image_sync, args, check=True).result
+    pruned = sorted(i["dest"].rsplit(":", 1)[1] for i in planned["images"] if i["action"] == "pruned")
+    sig = "sha256-%s.sig" % source["1.2.0"].digest.split(":")[1]
+    assert pruned == sorted(["1.0.0", "1.2.0", "latest", sig]) and planned["changed"]
+    assert api.writes == []
+    result = run(cr_image_sync, args).result
+    assert result["pruned"] == 4
+    assert sorted(call[1] for call in api.writes) == sorted("us.icr.io/team/app:" + tag for tag in pruned)
+
+
+def test_referrers_from_the_api_are_copied_and_indexed_where_the_destination_has_no_api(api, registries, source):
+    quay = registries["quay.io"]
+    image = source["2.0.0"]
+    _tag, referrer = signature_of(quay, "org/app", image, layer=b"an sbom")
+    del quay.manifests[("org/app", _tag)]  # reachable by digest only, as the referrers API lists it
+    descriptor = {"mediaType": OCI_MANIFEST, "digest": referrer.digest, "size": len(referrer.raw),
+                  "artifactType": "application/spdx+json"}
+    quay.referrers_index = {("org/app", image.digest): [descriptor]}
+    result = run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team"], "tags": ["^2"]}).result
+    dest = registries["us.icr.io"]
+    assert ("team/app", referrer.digest) in dest.manifests
+    index = dest.manifests[("team/app", "sha256-" + image.digest.split(":")[1])]
+    assert index.media_type == OCI_INDEX and index.json["manifests"] == [descriptor]
+    assert {"dest": "us.icr.io/team/app@" + referrer.digest, "action": "copied"}.items() <= result["images"][-1].items()
+    # A destination with the referrers API needs no index.
+    other = registries["us.icr.io"]
+    other.referrers_index = {}
+    del other.manifests[("team/app", "sha256-" + image.digest.split(":")[1])]
+    run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team"], "tags": ["^2"]})
+    assert ("team/app", "sha256-" + image.digest.split(":")[1]) not in other.manifests
+
+
+def test_a_failed_image_leaves_no_tag_and_stops_the_others(api, registries, source):
+    registries["us.icr.io"].blob_failures = [IcrError("refused", status=400)]
+    outcome = run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team"], "parallel": 1})
+    assert outcome.failed and "refused" in outcome.result["msg"]
+    dest = registries["us.icr.io"]
+    assert [ref for _repo, ref in dest.manifest_puts if not ref.startswith("sha256:")] == []
+    # The rerun completes.
+    done = run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team"]}).result
+    assert done["copied"] == 5 and dest.manifests[("team/app", "latest")].digest == source["latest"].digest

@@ -30,8 +30,7 @@ __metaclass__ = type
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary
-from ansible_collections.icr.registry.plugins.module_utils.icr_context import (  # noqa: F401 (the modules' names)
-    ICR_COMMON_ARGS, INT64_MAX, IcrContext, whole_number)
+from ansible_collections.icr.registry.plugins.module_utils.icr_context import ICR_COMMON_ARGS, IcrContext
 from ansible_collections.icr.registry.plugins.module_utils.interrupts import ControllerWatch, Interrupted, install, restore
 
 

@@ -16,8 +16,9 @@ description:
   - Returns the manifest digest (C(sha256:...)) of each image reference, read from the registry at play time with one
     C(HEAD) request of its manifest (the C(Docker-Content-Digest) header), to pin deployments to digests.
   - A reference that already has a digest (C(...@sha256:...)) is checked to exist and returned as given.
-  - An image that does not exist fails the lookup in one line, unless O(default) is given, which is then returned
-    for it.
+  - An image that does not exist (tag, digest, repository or namespace) fails the lookup in one line, unless
+    O(default) is given, which is then returned for it. A refusal of the registry is told apart from a missing
+    namespace through the management API (one listing of the region's namespaces, only then).
   - Signs in and reaches the registry the way the modules do, with the same options and environment variables.
 options:
   _terms:
@@ -79,13 +80,29 @@ def image_digest(context, text):
     ref, region = icr_reference(context, text)
     registry = context.registry(region)
     reference = ref.digest or ref.tag
-    found = registry.head_manifest(ref.repository, reference)
+    try:
+        found = registry.head_manifest(ref.repository, reference)
+    except IcrError as err:
+        # ICR's registry answers a namespace that does not exist (or is another account's) with
+        # "unauthorized", as it answers a key without access: the management API tells them apart.
+        if err.status in (401, 403) and not namespace_exists(context, ref, region, err):
+            return None
+        raise
     if found is None:
         return None
     digest = found[0]
     if not digest:  # a registry that leaves the header out of HEAD answers: the digest of the bytes
         digest = registry.get_manifest(ref.repository, reference).digest
     return digest
+
+
+def namespace_exists(context, ref, region, err):
+    """Whether ``ref``'s namespace is one of the account's in ``region``; ``err`` (the registry's
+    refusal) is raised instead when the management API cannot say either (a wrong key)."""
+    try:
+        return ref.namespace in context.api(region).list_namespaces()
+    except IcrError:
+        raise err
 
 
 class LookupModule(LookupBase):

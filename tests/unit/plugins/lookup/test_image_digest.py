@@ -119,3 +119,27 @@ def test_options_are_checked_before_any_request_and_errors_never_show_the_key(re
     with pytest.raises(AnsibleLookupError) as failure:
         lookup("us.icr.io/team/app:1.0", api_key=KEY)
     assert "refused the credentials" in str(failure.value) and KEY not in str(failure.value)
+
+
+def test_a_refusal_is_a_missing_image_only_when_the_api_does_not_list_the_namespace(registry, monkeypatch):
+    def refuse(self, repository, reference):
+        raise IcrError("reading manifest %s:%s: Unauthorized" % (repository, reference), status=401)
+    monkeypatch.setattr(FakeRegistry, "head_manifest", refuse)
+    listed = []
+
+    def api(self, region=None):
+        listed.append(region.name)
+        return SimpleNamespace(list_namespaces=lambda: ["team"])
+    monkeypatch.setattr(icr_context.IcrContext, "api", api)
+    assert lookup("de.icr.io/ghost/app:1", api_key=KEY, default="-") == ["-"]
+    with pytest.raises(AnsibleLookupError, match="^de.icr.io/ghost/app:1 does not exist"):
+        lookup("de.icr.io/ghost/app:1", api_key=KEY)
+    with pytest.raises(AnsibleLookupError, match="^reading manifest team/app:1: Unauthorized"):
+        lookup("de.icr.io/team/app:1", api_key=KEY, default="-")
+    assert listed == ["eu-de"] * 3
+
+    def no_api(self, region=None):
+        raise IcrError("IAM refused the API key", status=400)
+    monkeypatch.setattr(icr_context.IcrContext, "api", no_api)
+    with pytest.raises(AnsibleLookupError, match="^reading manifest ghost/app:1: Unauthorized"):
+        lookup("de.icr.io/ghost/app:1", api_key=KEY, default="-")

@@ -66,6 +66,12 @@ class Sandbox:
         self.src_domain = self.endpoints._entry(src_region).get("domain")
         self.dest_domain = self.endpoints._entry(dest_region).get("domain")
 
+    def require_loopback(self):
+        """Benches send traffic to loopback registries only."""
+        for host in (self.src, self.dest):
+            if not oci.RegistryClient(host).base_url.split("://")[1].startswith(("127.", "localhost")):
+                raise SystemExit("refusing to run against %s: loopback registries only" % host)
+
     def client(self, host, parallel):
         return oci.RegistryClient(host, username="iamapikey", password=self.api_key,
                                   pool_size=parallel + 2)
@@ -321,11 +327,16 @@ def peak_rss_mb(args):
     return usage.ru_maxrss / 1024.0
 
 
-def main():
-    parser = argparse.ArgumentParser(description="registry-to-registry copy benchmark (loopback sandbox)")
+def add_sandbox_arguments(parser):
+    """The options every sandbox bench takes: the endpoints file and the two regions."""
     parser.add_argument("--endpoints", default=os.environ.get("ICR_ENDPOINTS"))
     parser.add_argument("--src-region", default="us-south")
     parser.add_argument("--dest-region", default="eu-de")
+
+
+def main():
+    parser = argparse.ArgumentParser(description="registry-to-registry copy benchmark (loopback sandbox)")
+    add_sandbox_arguments(parser)
     parser.add_argument("--size-mb", type=float, default=300.0)
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--reps", type=int, default=3)
@@ -344,9 +355,7 @@ def main():
         raise SystemExit("bounded bench: --size-mb at most 4096, --reps at most 10")
     args.repo = args.repo or "img%d" % int(args.size_mb)
     sbx = Sandbox(args.endpoints, args.src_region, args.dest_region)
-    for host in (sbx.src, sbx.dest):
-        if not oci.RegistryClient(host).base_url.split("://")[1].startswith(("127.", "localhost")):
-            raise SystemExit("refusing to run against %s: loopback registries only" % host)
+    sbx.require_loopback()
 
     with tempfile.TemporaryDirectory(prefix="copy-bench-") as tmp:
         workdir = Path(tmp)

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cr_image_sync
 short_description: Mirror ICR namespaces or repositories into other regions, with their signatures
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Keeps the images of an ICR namespace, an ICR repository, or a repository of any registry mirrored into one or
     more ICR namespaces (for example in other regions, which ICR does not replicate by itself).
@@ -148,7 +148,7 @@ EXAMPLES = r"""
 
 - name: Report what was copied
   ansible.builtin.debug:
-    msg: "{{ mirrored.images | selectattr('action', 'equalto', 'copied') | map(attribute='dest') | list }}"
+    msg: "{{ mirrored.counts.copied }} copied: {{ mirrored.images | selectattr('action', 'equalto', 'copied') | map(attribute='dest') | list }}"
 
 - name: Keep the five newest release tags of one repository, and remove the others there
   icr.registry.cr_image_sync:
@@ -202,18 +202,21 @@ images:
     action:
       description: V(copied), V(skipped) (already there) or V(pruned).
       type: str
-copied:
-  description: How many entries of O(images) were (or would be) copied.
+counts:
+  description: How many entries of O(images) have each action (in check mode, would have).
   returned: success
-  type: int
-skipped:
-  description: How many entries of O(images) were already in place.
-  returned: success
-  type: int
-pruned:
-  description: How many destination tags were (or would be) removed.
-  returned: success
-  type: int
+  type: dict
+  sample: {copied: 3, skipped: 12, pruned: 0}
+  contains:
+    copied:
+      description: Tags (and referrers) copied.
+      type: int
+    skipped:
+      description: Tags already in place.
+      type: int
+    pruned:
+      description: Destination tags removed.
+      type: int
 repositories:
   description: The source repositories that were synced (path below the source registry).
   returned: success
@@ -313,8 +316,8 @@ class ImageSyncModule:
                          parallel=self.parallel)
         images, counts = sync.run()
         changed = bool(counts["copied"] or counts["pruned"] or created)
-        return module.result(changed, images=images, repositories=sorted(source.listings),
-                             namespaces_created=created, **counts)
+        return module.result(changed, images=images, counts=counts, repositories=sorted(source.listings),
+                             namespaces_created=created)
 
     def _source(self, pool):
         module, params = self.module, self.module.params

@@ -33,10 +33,12 @@ def assert_clear_failure(result, *phrases):
     assert any(phrase.lower() in msg.lower() for phrase in phrases), (msg, phrases)
 
 
-def push_image(registry, repo, tag, api_key, seed="rel"):
-    """Push a small synthetic image over /v2 (bench/make_image.py); its digest."""
+def push_image(registry, repo, tag, api_key, seed="rel", sign=False):
+    """Push a small synthetic image over /v2 (bench/make_image.py); its digest. ``sign``: with a
+    signature tag and an OCI referrer in the referrers tag schema's index."""
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "make_image.py"), "--registry", registry,
-                           "--repo", repo, "--tag", tag, "--layers", "2", "--size-mb", "1", "--seed", seed],
+                           "--repo", repo, "--tag", tag, "--layers", "2", "--size-mb", "1", "--seed", seed]
+                          + (["--sign"] if sign else []),
                           env=dict(os.environ, IC_API_KEY=api_key), capture_output=True, text=True,
                           check=True, timeout=120)
     return done.stdout.split()[-1]

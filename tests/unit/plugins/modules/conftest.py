@@ -2,7 +2,9 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 import pytest
 
+from ansible_collections.icr.registry.plugins.module_utils import icr_context
 from fake_api import FakeIcrApi
+from fake_registry import Registries
 from module_runner import install
 
 
@@ -22,3 +24,13 @@ def va(monkeypatch):
     fake = install(monkeypatch, FakeVaApi())
     monkeypatch.setattr(IcrModule, "va", lambda self, region=None: fake)
     return fake
+
+
+@pytest.fixture
+def registries(api, monkeypatch):
+    """Every RegistryClient the module makes is a FakeRegistry of its host (cr_image_copy, cr_image_sync)."""
+    monkeypatch.delenv("ICR_ENDPOINTS", raising=False)
+    monkeypatch.delenv("ICR_REGISTRY_HOST", raising=False)
+    fakes = Registries()
+    monkeypatch.setattr(icr_context, "RegistryClient", fakes.client)
+    return fakes

@@ -146,3 +146,19 @@ class FakeRegistry:
         manifest = Manifest.from_bytes(raw, IMAGE_MEDIA_TYPE)
         self.manifests[(repository, tag)] = self.manifests[(repository, manifest.digest)] = manifest
         return manifest
+
+
+class Registries(dict):
+    """One FakeRegistry per host, made on first use; ``clients``: every RegistryClient made."""
+
+    def __init__(self):
+        super().__init__()
+        self.clients = []
+
+    def __missing__(self, host):
+        self[host] = FakeRegistry(host)
+        return self[host]
+
+    def client(self, url, **kwargs):
+        self.clients.append((url, kwargs.get("username")))
+        return self[url.split("://")[-1]]

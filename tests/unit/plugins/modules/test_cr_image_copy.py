@@ -4,39 +4,12 @@
 the copy engine itself is tested in module_utils/test_copy_engine.py."""
 import pytest
 
-from ansible_collections.icr.registry.plugins.module_utils import icr_context
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.modules import cr_image_copy
 from fake_api import dg
-from fake_registry import FakeRegistry
 from module_runner import run
 
 SRC = "quay.io/org/app:1.0"
-
-
-class Registries(dict):
-    """One FakeRegistry per host, made on first use; ``clients``: every RegistryClient made."""
-
-    def __init__(self):
-        super().__init__()
-        self.clients = []
-
-    def __missing__(self, host):
-        self[host] = FakeRegistry(host)
-        return self[host]
-
-    def client(self, url, **kwargs):
-        self.clients.append((url, kwargs.get("username")))
-        return self[url.split("://")[-1]]
-
-
-@pytest.fixture
-def registries(api, monkeypatch):
-    monkeypatch.delenv("ICR_ENDPOINTS", raising=False)
-    monkeypatch.delenv("ICR_REGISTRY_HOST", raising=False)
-    fakes = Registries()
-    monkeypatch.setattr(icr_context, "RegistryClient", fakes.client)
-    return fakes
 
 
 @pytest.fixture

@@ -7,37 +7,13 @@ import json
 
 import pytest
 
-from ansible_collections.icr.registry.plugins.module_utils import icr_context
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.oci_manifest import OCI_INDEX, OCI_MANIFEST, Manifest
 from ansible_collections.icr.registry.plugins.modules import cr_image_sync
-from fake_registry import FakeRegistry, sha
+from fake_registry import sha
 from module_runner import run
 
 SRC = "quay.io/org/app"
-
-
-class Registries(dict):
-    def __init__(self):
-        super().__init__()
-        self.clients = []
-
-    def __missing__(self, host):
-        self[host] = FakeRegistry(host)
-        return self[host]
-
-    def client(self, url, **kwargs):
-        self.clients.append((url, kwargs.get("username")))
-        return self[url.split("://")[-1]]
-
-
-@pytest.fixture
-def registries(api, monkeypatch):
-    monkeypatch.delenv("ICR_ENDPOINTS", raising=False)
-    monkeypatch.delenv("ICR_REGISTRY_HOST", raising=False)
-    fakes = Registries()
-    monkeypatch.setattr(icr_context, "RegistryClient", fakes.client)
-    return fakes
 
 
 def publish(api, registry):
@@ -111,7 +87,8 @@ def test_sync_filters_copies_signatures_after_their_image_then_skips(api, regist
     assert [(i["dest"], i["action"]) for i in result["images"]] == [
         ("us.icr.io/team/app:1.0.0", "copied"), ("us.icr.io/team/app:1.2.0", "copied"),
         ("us.icr.io/team/app:" + sig, "copied")]
-    assert result["changed"] and (result["copied"], result["skipped"], result["pruned"]) == (3, 0, 0)
+    assert result["changed"] and (result["counts"]["copied"], result["counts"]["skipped"], result["counts"]["pruned"]) == (3, 0, 0)
+    assert "skipped" not in result  # Ansible would take the task for skipped
     assert result["images"][1]["src"] == "quay.io/org/app:1.2.0"
     assert result["images"][1]["digest"] == source["1.2.0"].digest
     dest = registries["us.icr.io"]
@@ -122,17 +99,16 @@ def test_sync_filters_copies_signatures_after_their_image_then_skips(api, regist
     puts = list(dest.manifest_puts)
     again = run(cr_image_sync, args).result
     assert dest.manifest_puts == puts
-    assert not again["changed"] and {i["action"] for i in again["images"]} == {"skipped"} and again["skipped"] == 3
+    assert not again["changed"] and {i["action"] for i in again["images"]} == {"skipped"} and again["counts"]["skipped"] == 3
     assert api.writes == []
 
 
 def test_check_mode_returns_the_plan_and_writes_nothing(api, registries, source):
     args = {"src": SRC, "dest": ["us.icr.io/team"], "tags": ["^[0-9]"], "latest": 2}
     planned = run(cr_image_sync, args, check=True).result
+    sig = "us.icr.io/team/app:sha256-%s.sig" % source["1.2.0"].digest.split(":")[1]
     assert [(i["dest"], i["action"]) for i in planned["images"]] == [
-        ("us.icr.io/team/app:1.2.0", "copied"), ("us.icr.io/team/app:sha256-%s.sig"
-                                                  % source["1.2.0"].digest.split(":")[1], "copied"),
-        ("us.icr.io/team/app:2.0.0", "copied")]
+        ("us.icr.io/team/app:1.2.0", "copied"), (sig, "copied"), ("us.icr.io/team/app:2.0.0", "copied")]
     assert registries["us.icr.io"].manifest_puts == [] and registries["us.icr.io"].uploads == []
     done = run(cr_image_sync, args).result
     assert done["images"] == planned["images"]
@@ -148,7 +124,7 @@ def test_prune_removes_what_no_longer_matches(api, registries, source):
     assert pruned == sorted(["1.0.0", "1.2.0", "latest", sig]) and planned["changed"]
     assert api.writes == []
     result = run(cr_image_sync, args).result
-    assert result["pruned"] == 4
+    assert result["counts"]["pruned"] == 4
     assert sorted(call[1] for call in api.writes) == sorted("us.icr.io/team/app:" + tag for tag in pruned)
 
 
@@ -182,4 +158,4 @@ def test_a_failed_image_leaves_no_tag_and_stops_the_others(api, registries, sour
     assert [ref for _repo, ref in dest.manifest_puts if not ref.startswith("sha256:")] == []
     # The rerun completes.
     done = run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team"]}).result
-    assert done["copied"] == 5 and dest.manifests[("team/app", "latest")].digest == source["latest"].digest
+    assert done["counts"]["copied"] == 5 and dest.manifests[("team/app", "latest")].digest == source["latest"].digest

@@ -8,11 +8,19 @@
 descriptions (a module states each ``support``). ``icr.registry.icr.actiongroup``: membership
 of the ``icr.registry.icr`` action group. ``icr.registry.icr.info_module``: attributes of a
 read-only module.
+``icr.registry.icr.plugin_options``: the same shared options for controller plugins (the
+``image_digest`` lookup), built below from ``DOCUMENTATION``, with the environment variables that
+``ICR_COMMON_ARGS`` falls back to declared as ``env:`` entries (Ansible's plugin configuration
+reads them from there); the option list stays defined once.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import yaml
+
+from ansible_collections.icr.registry.plugins.module_utils.icr_context import ICR_COMMON_ARGS, env_names
 
 
 class ModuleDocFragment(object):
@@ -191,3 +199,26 @@ attributes:
     details:
       - This action does not modify state.
 """
+
+
+def _plugin_options(module_documentation):
+    """The shared options for a controller plugin: ``module_documentation`` (the module fragment)
+    with each option's environment variables as ``env:`` entries, and notes for plugins."""
+    doc = yaml.safe_load(module_documentation)
+    for name, option in doc["options"].items():
+        env = env_names(ICR_COMMON_ARGS[name])
+        if env:
+            # Ansible's configuration takes the last variable set, a module's env_fallback the first.
+            option["env"] = [{"name": variable} for variable in reversed(env)]
+    doc["notes"] = [
+        "The shared options are the modules' options (doc fragment C(icr.registry.icr)) and read the same environment "
+        "variables. C(module_defaults), also of the group C(icr.registry.icr), does not reach a lookup (lookups run on "
+        "the controller, outside any module); pass the options to the lookup, or set the environment variables.",
+        "Endpoint resolution, for O(region), from highest priority - the O(registry_host), O(api_url) and O(iam_url) "
+        "options (and their environment variables); the O(endpoints) file; the public endpoints.",
+        "Ways to sign in and their options are listed in one table in the collection README, section \"Signing in\".",
+    ]
+    return yaml.safe_dump(doc, default_flow_style=False, sort_keys=False, width=1000)
+
+
+ModuleDocFragment.PLUGIN_OPTIONS = _plugin_options(ModuleDocFragment.DOCUMENTATION)

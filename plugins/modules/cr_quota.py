@@ -100,7 +100,8 @@ diff:
 
 from ansible.module_utils.common.text.formatters import bytes_to_human
 
-from ansible_collections.icr.registry.plugins.module_utils.icr_module import INT64_MAX, IcrModule
+from ansible_collections.icr.registry.plugins.module_utils.icr_context import INT64_MAX
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 
 MEGABYTE = 1024 * 1024
 UNLIMITED = -1

@@ -157,7 +157,8 @@ diff:
 import re
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
-from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule, whole_number
+from ansible_collections.icr.registry.plugins.module_utils.icr_context import whole_number
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.module_utils.references import validate_namespace
 
 KEEP_ALL = -1

@@ -16,3 +16,9 @@ if not LINK.exists():
 for path in (COLLECTIONS, Path(__file__).parent):  # the collection, and shared test helpers
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+# Ansible's collection loader, as on a controller: plugins (the image_digest lookup) and their doc
+# fragments are found by name, and every ansible_collections import goes through it.
+from ansible.plugins.loader import init_plugin_loader  # noqa: E402 (after the path is set)
+
+init_plugin_loader([str(COLLECTIONS)])

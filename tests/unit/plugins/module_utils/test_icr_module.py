@@ -8,7 +8,8 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary
-from ansible_collections.icr.registry.plugins.module_utils.icr_module import INT64_MAX, IcrModule, whole_number
+from ansible_collections.icr.registry.plugins.module_utils.icr_context import INT64_MAX, whole_number
+from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from module_runner import Exit, patch_exits
 
 ENV = ("IC_API_KEY", "IBMCLOUD_API_KEY", "IC_REGION", "IBMCLOUD_REGION", "IC_ACCOUNT_ID", "ICR_ENDPOINTS",

@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 import pytest
 
-from ansible_collections.icr.registry.plugins.module_utils import icr_module
+from ansible_collections.icr.registry.plugins.module_utils import icr_context
 from fake_api import FakeIcrApi
 from fake_registry import Registries
 from module_runner import install
@@ -32,5 +32,5 @@ def registries(api, monkeypatch):
     monkeypatch.delenv("ICR_ENDPOINTS", raising=False)
     monkeypatch.delenv("ICR_REGISTRY_HOST", raising=False)
     fakes = Registries()
-    monkeypatch.setattr(icr_module, "RegistryClient", fakes.client)
+    monkeypatch.setattr(icr_context, "RegistryClient", fakes.client)
     return fakes

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from ansible.module_utils import basic
 
-from ansible_collections.icr.registry.plugins.module_utils import icr_module, image_archive
+from ansible_collections.icr.registry.plugins.module_utils import icr_context, icr_module, image_archive
 from ansible_collections.icr.registry.plugins.module_utils.docker_engine import BUILD_HASH_LABEL, build_hash
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.retry import RetryPolicy
@@ -101,7 +101,7 @@ def fakes(api, monkeypatch, tmp_path_factory):
     monkeypatch.setattr(basic.AnsibleModule, "tmpdir", property(lambda self: str(moduletmp)))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setattr(cr_image, "DockerEngine", new_engine)
-    monkeypatch.setattr(icr_module, "RegistryClient", lambda *a, **k: registry)
+    monkeypatch.setattr(icr_context, "RegistryClient", lambda *a, **k: registry)
     return SimpleNamespace(engine=engine, registry=registry, api=api, created=created, moduletmp=moduletmp)
 
 

@@ -7,8 +7,10 @@
 local ``unix://`` socket, ``tcp://`` with the usual ``DOCKER_TLS_VERIFY``/``DOCKER_CERT_PATH``
 environment, or ``ssh://``). Credentials for a pull are handed to the engine in-process as
 ``auth_config`` (the ``X-Registry-Auth`` header): never on a command line, never in a file.
-Pushes do not go through the engine: ``export`` streams its archive of an image, which
-``image_archive`` and the copy engine upload with the collection's own retries.
+``push`` has the engine push an image it knows the layers of, signed in for that one push
+with a short-lived registry token (``engine_push``); otherwise ``export`` streams its archive
+of an image, which ``image_archive`` and the copy engine upload with the collection's own
+retries.
 Builds use the classic builder (the one every engine has). Streams are read to the end and
 their ``error`` events become ``IcrError``.
 
@@ -129,9 +131,10 @@ def stream_error(event):
     return None
 
 
-def read_stream(events, what):
+def read_stream(events, what, statuses=None):
     """Consume an engine progress stream; return its ``aux`` objects; raise on an ``error``.
-    The last few ``stream`` lines are kept for the error message (build output)."""
+    The last few ``stream`` lines are kept for the error message (build output). ``statuses``
+    (a dict), when given, gets the last ``status`` of each ``id`` (a layer, in a push)."""
     aux, tail = [], []
     for event in events:
         error = stream_error(event)
@@ -141,6 +144,8 @@ def read_stream(events, what):
         if isinstance(event, dict):
             if isinstance(event.get("aux"), dict):
                 aux.append(event["aux"])
+            if statuses is not None and event.get("id") and event.get("status"):
+                statuses[event["id"]] = event["status"]
             text = (event.get("stream") or "").strip()
             if text:
                 tail.append(one_line(text))
@@ -157,6 +162,19 @@ def platform_of(image):
 
 
 # --------------------------------------------------------------------------- the engine
+
+def is_remote(base_url):
+    """Whether the engine at ``base_url`` runs on another host (``ssh://``, or ``tcp://`` to a
+    host that is not loopback): the bytes it pushes itself do not cross this host."""
+    scheme, _sep, rest = (base_url or "").partition("://")
+    if scheme == "ssh":
+        return True
+    if scheme not in ("tcp", "http", "https"):
+        return False
+    host = rest.rsplit("@", 1)[-1].split("/", 1)[0]
+    host = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]
+    return host not in ("localhost", "::1") and not host.startswith("127.")
+
 
 def client_arguments(docker_host=None, timeout=60, environment=None):
     """Keyword arguments of ``docker.APIClient`` for ``docker_host`` (default ``DOCKER_HOST``)."""
@@ -244,6 +262,23 @@ class DockerEngine:
         """Name ``image`` ``repository:tag`` in the engine (moving the name if it exists)."""
         self._call("Tagging %s as %s:%s" % (image, repository, tag),
                    lambda: self.api.tag(image, repository, tag=tag, force=True))
+
+    def push(self, repository, tag, auth_config):
+        """Have the engine push ``repository:tag``, signed in with ``auth_config`` (the
+        ``X-Registry-Auth`` header of this one request; the engine keeps nothing). Returns
+        ``(manifest digest, {layer: last status})``; the statuses say which layers the engine
+        found (``Layer already exists``), mounted (``Mounted from ...``) or uploaded (``Pushed``)."""
+        what = "Pushing %s:%s through the Docker engine" % (repository, tag)
+        statuses = {}
+
+        def push():
+            events = self.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth_config)
+            return read_stream(events, what, statuses)
+        aux = self._call(what, push)
+        digests = [item["Digest"] for item in aux if item.get("Digest")]
+        if not digests:
+            raise IcrError("%s failed: the engine reported no manifest digest" % what)
+        return digests[-1], statuses
 
     def export(self, image_id, chunk_size=1024 * 1024):
         """The engine's archive of ``image_id`` (what ``docker save`` writes), as byte chunks."""

@@ -30,15 +30,6 @@ import stat
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary, one_line
 
-try:
-    import docker
-    from docker.errors import DockerException, ImageNotFound, NotFound
-    from docker.utils import kwargs_from_env
-    from docker.utils.build import exclude_paths
-    DOCKER_IMPORT_ERROR = None
-except ImportError as exc:  # reported as a missing requirement when an engine is needed
-    DOCKER_IMPORT_ERROR = exc
-    DockerException = ImageNotFound = NotFound = None
 
 # The SDK's in-process ssh:// transport needs paramiko; only its presence matters here.
 HAS_PARAMIKO = importlib.util.find_spec("paramiko") is not None
@@ -52,6 +43,19 @@ except ImportError:
 DOCKER_REQUIREMENTS = "docker>=7.0.0 (the Python docker SDK)"
 BUILD_HASH_LABEL = "icr.registry.build-hash"
 _HASH_CHUNK = 1024 * 1024
+
+
+def docker_sdk():
+    """The docker SDK, imported on first use (a task that needs no engine, such as a delete, does
+    not load it); missing, it raises MissingLibrary (Ansible's missing_required_lib)."""
+    try:
+        import docker
+        import docker.errors
+        import docker.utils
+        import docker.utils.build
+    except ImportError as exc:
+        raise MissingLibrary(DOCKER_REQUIREMENTS, exc)
+    return docker
 
 
 # --------------------------------------------------------------------------- build identity
@@ -78,7 +82,7 @@ def context_entries(context, dockerfile=None):
     """``[(relative path, kind, mode, content)]`` for every path the engine would receive,
     sorted. ``kind`` is ``d``/``l``/``f``; ``content`` is a link target or a file's sha256."""
     entries = []
-    for relative in sorted(exclude_paths(context, dockerignore_patterns(context), dockerfile=dockerfile)):
+    for relative in sorted(docker_sdk().utils.build.exclude_paths(context, dockerignore_patterns(context), dockerfile=dockerfile)):
         full = os.path.join(context, relative)
         info = os.lstat(full)
         mode = stat.S_IMODE(info.st_mode)
@@ -178,7 +182,7 @@ def is_remote(base_url):
 
 def client_arguments(docker_host=None, timeout=60, environment=None):
     """Keyword arguments of ``docker.APIClient`` for ``docker_host`` (default ``DOCKER_HOST``)."""
-    kwargs = kwargs_from_env(environment=environment)
+    kwargs = docker_sdk().utils.kwargs_from_env(environment=environment)
     if docker_host:
         kwargs["base_url"] = docker_host
     kwargs.setdefault("base_url", "unix:///var/run/docker.sock")
@@ -195,8 +199,7 @@ class DockerEngine:
 
     def __init__(self, docker_host=None, timeout=60, api=None):
         if api is None:
-            if DOCKER_IMPORT_ERROR is not None:
-                raise MissingLibrary(DOCKER_REQUIREMENTS, DOCKER_IMPORT_ERROR)
+            docker = docker_sdk()
             kwargs = client_arguments(docker_host, timeout)
             self.base_url = kwargs["base_url"]
             api = self._call("Connecting to the Docker engine at %s" % self.base_url,
@@ -211,7 +214,7 @@ class DockerEngine:
         except IcrError:
             raise
         except Exception as exc:  # noqa: B902 - every engine/transport failure is reported the same way
-            if (DockerException is not None and isinstance(exc, DockerException)) or isinstance(exc, _TRANSPORT_ERRORS):
+            if isinstance(exc, docker_sdk().errors.DockerException) or isinstance(exc, _TRANSPORT_ERRORS):
                 explanation = getattr(exc, "explanation", None) or exc
                 status = getattr(getattr(exc, "response", None), "status_code", None)
                 raise IcrError("%s failed: %s" % (what, one_line(explanation)), status=status)
@@ -222,7 +225,7 @@ class DockerEngine:
         def inspect():
             try:
                 return self.api.inspect_image(name)
-            except (ImageNotFound, NotFound):
+            except docker_sdk().errors.NotFound:  # ImageNotFound too
                 return None
         return self._call("Inspecting image %s" % name, inspect)
 

@@ -233,11 +233,12 @@ class IamSession:
             authenticator = authenticators.IAMAuthenticator(way.api_key, url=self.iam_url, **tls)
         elif way.auth_type == TRUSTED_PROFILE:
             account = {"iam_account_id": way.account_id} if "iam_profile_name" in profile else {}
-            authenticator = authenticators.IAMAssumeAuthenticator(way.api_key, url=self.iam_url, **dict(tls, **dict(profile, **account)))
+            authenticator = authenticators.IAMAssumeAuthenticator(way.api_key, url=self.iam_url,
+                                                                  **dict(tls, **dict(profile, **account)))
             authenticator.token_manager.iam_delegate.http_config = self.http_config
         elif way.auth_type == CR_TOKEN:
-            authenticator = authenticators.ContainerAuthenticator(cr_token_filename=way.cr_token_file, url=self.iam_url,
-                                                   **dict(tls, **profile))
+            authenticator = authenticators.ContainerAuthenticator(cr_token_filename=way.cr_token_file,
+                                                                  url=self.iam_url, **dict(tls, **profile))
         else:
             authenticator = authenticators.VPCInstanceAuthenticator(url=way.vpc_metadata_url.rstrip("/"), **profile)
         authenticator.token_manager.http_config = self.http_config

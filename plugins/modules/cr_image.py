@@ -231,9 +231,9 @@ digest:
     - Manifest digest of the (first) reference.
     - In check mode, the digest the reference already holds, or the one a push would write when it can be known
       without exporting the image - the engine has the image and the layer-digest record of this host
-      (C(~/.cache/icr.registry/layer-digests.json)) knows it: its config and every layer, as after an earlier push
+      (C(~/.cache/icr.registry/layer-digests.json)) knows it (its config and every layer, as after an earlier push
       of that image (or of its layers and config) through the copy engine, or the manifest of an earlier push of that
-      image by the engine. Otherwise null (a build or pull that would run, or an image this host never pushed).
+      image by the engine). Otherwise null (a build or pull that would run, or an image this host never pushed).
   returned: state=present
   type: str
   sample: sha256:8d17b365f63c8f6c5fd04a40e9ea59d69b681a462d05c139ffcef17e2b01d757

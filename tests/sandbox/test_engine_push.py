@@ -16,6 +16,7 @@ import pytest
 from conftest import endpoints_path
 from module_process import run_module
 from test_reliability_errors import assert_clear_failure
+from test_reliability_push_faults import namespace, sandbox_env  # noqa: F401 (fixtures: a namespace for this module)
 from test_reliability_registry_stopped import manifest_bytes, served_digest, wait_for_rule
 from test_reliability_stop import STOP_WITHIN, Done, start_module
 
@@ -31,14 +32,6 @@ class Env(dict):
 def env(endpoints, tmp_path_factory):
     return Env(IC_API_KEY=endpoints["api_key"], ICR_ENDPOINTS=endpoints_path(), DOCKER_HOST=endpoints["docker_host"],
                XDG_CACHE_HOME=str(tmp_path_factory.mktemp("cache")))
-
-
-@pytest.fixture(scope="module")
-def namespace(env):
-    name = "warm" + os.urandom(4).hex()
-    assert run_module("cr_namespace", {"name": name}, env).get("changed") is True
-    yield name
-    run_module("cr_namespace", {"name": name, "state": "absent", "force": True}, env)
 
 
 class Build:

@@ -28,7 +28,8 @@ sends it as it is and asks the token service for nothing), scoped to pull and pu
 task's repositories in that region and valid minutes; it is part of that one request and
 never stored by the engine. When the engine's push fails for any reason but a refusal (a busy
 answer to its ping or manifest request, which it does not retry; a reset; a registry it cannot
-reach), the push falls back to the copy engine, whose every request is retried.
+reach; an ``unauthorized`` that a busy answer to its ping causes), the push falls back to the
+copy engine, whose every request is retried.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -43,8 +44,10 @@ from ansible_collections.icr.registry.plugins.module_utils.oci_registry import r
 
 ENGINE = "engine"
 COPY = "copy engine"
-# What dockerd says when the registry refuses a push: the copy engine would be refused too.
-_REFUSED_RE = re.compile(r"\b(denied|unauthorized|forbidden|insufficient_scope)\b", re.IGNORECASE)
+# What dockerd says when the registry refuses a push: the copy engine would be refused too. Not
+# "unauthorized": dockerd also gets that when a busy answer to its ping kept it from learning the
+# Bearer challenge (it then sends no token at all); the copy engine finds out what it means.
+_REFUSED_RE = re.compile(r"\bdenied\b", re.IGNORECASE)
 # The layer statuses of a finished engine push.
 _SKIPPED, _MOUNTED, _PUSHED = "Layer already exists", "Mounted from", "Pushed"
 
@@ -92,9 +95,8 @@ def is_refusal(err):
 
 
 def refusal_error(err):
-    """The refusal as the registry client would report it (401/403), for explain_refused_write."""
-    status = 401 if re.search(r"unauthorized", err.message, re.IGNORECASE) else 403
-    return IcrError(err.message, status=status)
+    """The refusal as the registry client would report it (403), for explain_refused_write."""
+    return IcrError(err.message, status=403)
 
 
 def layer_counts(statuses):

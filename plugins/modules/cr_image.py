@@ -27,8 +27,8 @@ description:
     C(HEAD) for each layer it already pushed to (or pulled from) that repository and uploads the rest. It is signed
     in with a registry token scoped to pull and push on the task's repositories, valid minutes and handed over in
     that one request (the engine stores nothing; no C(docker login), no Docker config file). When the engine's push
-    fails for any reason but the registry's refusal (a busy answer it does not retry, a reset, a registry it cannot
-    reach), the copy engine pushes instead (RV(images[].engine_error)).
+    fails for any reason but the registry's refusal (C(denied)) - a busy answer it does not retry, a reset, a
+    registry it cannot reach - the copy engine pushes instead (RV(images[].engine_error)).
   - B(The copy engine) exports the image from the engine (as C(docker save) does) into a private temporary directory
     under the remote temporary directory, compresses its layers reproducibly, and uploads it the way
     M(icr.registry.cr_image_copy) copies - layers in parallel, every request retried on 429, 5xx and resets, layers

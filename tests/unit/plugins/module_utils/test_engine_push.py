@@ -92,7 +92,8 @@ def test_a_manifest_that_does_not_match_the_layers_is_not_recorded(records):
 
 @pytest.mark.parametrize("message, refused", [
     ("denied: requested access to the resource is denied", True),
-    ("unauthorized: authentication required", True),
+    # dockerd sends no token at all when a busy answer to its ping hid the Bearer challenge:
+    ("unauthorized: authentication required", False),
     ("received unexpected HTTP status: 503 Service Unavailable", False),
     ("toomanyrequests: slow down", False),
     ("Put \"http://127.0.0.1:5000/v2/ns/app/manifests/1\": read: connection reset by peer", False),
@@ -102,7 +103,6 @@ def test_only_a_refusal_is_not_worth_a_fallback(message, refused):
 
 
 def test_a_refusal_becomes_the_status_the_registry_client_would_give():
-    assert refusal_error(IcrError("x: unauthorized: authentication required")).status == 401
     assert refusal_error(IcrError("x: denied: requested access to the resource is denied")).status == 403
 
 

@@ -539,3 +539,16 @@ def test_check_mode_predicts_the_digest_of_an_image_the_engine_pushed(fakes, con
     assert (predicted["images"][0]["pushed_by"], predicted["digest"]) == ("engine", pushed["digest"])
     again = run(cr_image, args).result
     assert again["digest"] == pushed["digest"] and again["images"][0]["pushed_by"] == "engine"
+
+
+def test_an_unauthorized_engine_push_falls_back_and_the_copy_engine_names_the_cause(fakes, context):
+    run(cr_image, build_args(context))
+    # dockerd says "unauthorized" when a busy ping hid the challenge from it, and over quota alike.
+    fakes.engine.push_error = IcrError("Pushing failed: unauthorized: authentication required")
+    fakes.registry.put_error = IcrError("starting a blob upload to team/app failed: UNAUTHORIZED: authentication "
+                                        "required", status=401, code="UNAUTHORIZED")
+    fakes.api.quota = {"limit": {"storage_bytes": 1000}, "usage": {"storage_bytes": 1500}}
+    (context / "a.txt").write_text("b")
+    outcome = run(cr_image, build_args(context))
+    assert outcome.failed and "over its storage quota" in outcome.result["msg"]
+    assert len(exports(fakes.engine)) == 2  # the copy engine tried, and was refused the same way

@@ -530,16 +530,17 @@ class ImagePresent:
             self._paths[region.name] = COPY
             outcome["engine_error"] = err.message
             return None
-        pushed = self.remote(ref, region, image)
-        if pushed is None or pushed[0] != digest or pushed[1] != image["Id"]:
+        # The tag read back: the manifest the engine reported, of the local image (its config).
+        served = self.module.registry(region).get_manifest(ref.repository, ref.tag, missing_ok=True)
+        config = (served.json.get("config") or {}).get("digest") if served else None
+        if served is None or served.digest != digest or config != image["Id"]:
             raise IcrError("The engine pushed %s as %s (image %s), but the registry now serves %s under that tag"
-                           % (ref, digest, image["Id"], "%s (config %s)" % pushed[:2] if pushed else "nothing"))
+                           % (ref, digest, image["Id"], "%s (config %s)" % (served.digest, config) if served else "nothing"))
         self._paths[region.name] = ENGINE
-        record_push(self.record(region), image["Id"], diff_ids(image),
-                    self.module.registry(region).get_manifest(ref.repository, digest))
+        record_push(self.record(region), image["Id"], diff_ids(image), served)
         uploaded, skipped, mounted = layer_counts(statuses)
         outcome.update(pushed_by=ENGINE, blobs_copied=uploaded, blobs_skipped=skipped, blobs_mounted=mounted)
-        return pushed
+        return served.digest, config, served.size
 
     def predict(self, outcome, ref, region, image):
         """Check mode, a push that would happen: how, and the digest it would write when this host's

@@ -552,3 +552,16 @@ def test_an_unauthorized_engine_push_falls_back_and_the_copy_engine_names_the_ca
     outcome = run(cr_image, build_args(context))
     assert outcome.failed and "over its storage quota" in outcome.result["msg"]
     assert len(exports(fakes.engine)) == 2  # the copy engine tried, and was refused the same way
+
+
+def test_an_engine_push_is_checked_against_what_the_registry_serves(fakes, context, monkeypatch):
+    run(cr_image, build_args(context))
+    real = fakes.engine.push
+
+    def misreported(repository, tag, auth_config):
+        _digest, statuses = real(repository, tag, auth_config)
+        return dg("0"), statuses
+    monkeypatch.setattr(fakes.engine, "push", misreported)
+    (context / "a.txt").write_text("b")
+    outcome = run(cr_image, build_args(context))
+    assert outcome.failed and "The engine pushed us.icr.io/team/app:1.0 as %s" % dg("0") in outcome.result["msg"]

@@ -111,3 +111,17 @@ def test_scopes_and_counts():
     assert engine_push.engine_auth("tok") == {"registrytoken": "tok"}
     assert layer_counts({"a": "Pushed", "b": "Layer already exists", "c": "Mounted from ns/base",
                          "d": "Pushed"}) == (2, 1, 1)
+
+
+def test_the_file_keeps_the_records_saved_last(records):
+    memo, _record = records
+    memo.put(LAYERS[0], dg("e"), 10)
+    memo.save()
+    for index in range(20):
+        record = engine_record(memo.path, "unix:///docker-%d.sock" % index, "us.icr.io")
+        record.put(LAYERS[0], dg("f"), index)
+        record.save()
+    data = json.load(open(memo.path))
+    engines = [key for key in data if key.startswith("engine ")]
+    assert len(engines) == 16 and engines[-1] == "engine unix:///docker-19.sock pushed to us.icr.io"
+    assert DigestMemo(memo.path).get(LAYERS[0]) == (dg("e"), 10)  # the copy engine's record stays

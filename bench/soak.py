@@ -111,6 +111,7 @@ class Soak:
         self.src_ns, self.dest_ns = prefix + "src", prefix + "dst"
         self.prefix = prefix
         self.base_digest = None
+        self.paths = {}  # how cr_image pushed: engine, copy engine (after the engine's push failed)
 
     def setup(self):
         env = self.sandbox.env()
@@ -170,6 +171,10 @@ class Soak:
         fired = self.sandbox.faults(None)
         ok = not result.get("failed")
         matched = ok and check(result)
+        for item in result.get("images") or []:  # cr_image: which way each push went (issue #19)
+            if item.get("pushed_by"):
+                way = item["pushed_by"] + (" after the engine's push failed" if item.get("engine_error") else "")
+                self.paths[way] = self.paths.get(way, 0) + 1
         return ok, matched, seconds, fired, result.get("msg")
 
 
@@ -223,6 +228,8 @@ def main():
         p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
         print("%-10s %5d %5d %8d %7d %7.2fs %7.2fs %7.2fs" % (
             op, row["runs"], row["ok"], row["match"], row["fired"], statistics.median(times), p95, times[-1]))
+    if soak.paths:
+        print("cr_image pushes by way: " + ", ".join("%s %d" % item for item in sorted(soak.paths.items())))
     failures = [(op, e) for op in ops for e in stats[op]["errors"]]
     for op, error in failures[:20]:
         print("FAILED %s %s" % (op, error))

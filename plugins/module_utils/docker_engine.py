@@ -7,8 +7,10 @@
 local ``unix://`` socket, ``tcp://`` with the usual ``DOCKER_TLS_VERIFY``/``DOCKER_CERT_PATH``
 environment, or ``ssh://``). Credentials for a pull are handed to the engine in-process as
 ``auth_config`` (the ``X-Registry-Auth`` header): never on a command line, never in a file.
-Pushes do not go through the engine: ``export`` streams its archive of an image, which
-``image_archive`` and the copy engine upload with the collection's own retries.
+``push`` has the engine push an image it knows the layers of, signed in for that one push
+with a short-lived registry token (``engine_push``); otherwise ``export`` streams its archive
+of an image, which ``image_archive`` and the copy engine upload with the collection's own
+retries.
 Builds use the classic builder (the one every engine has). Streams are read to the end and
 their ``error`` events become ``IcrError``.
 
@@ -28,15 +30,6 @@ import stat
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary, one_line
 
-try:
-    import docker
-    from docker.errors import DockerException, ImageNotFound, NotFound
-    from docker.utils import kwargs_from_env
-    from docker.utils.build import exclude_paths
-    DOCKER_IMPORT_ERROR = None
-except ImportError as exc:  # reported as a missing requirement when an engine is needed
-    DOCKER_IMPORT_ERROR = exc
-    DockerException = ImageNotFound = NotFound = None
 
 # The SDK's in-process ssh:// transport needs paramiko; only its presence matters here.
 HAS_PARAMIKO = importlib.util.find_spec("paramiko") is not None
@@ -50,6 +43,19 @@ except ImportError:
 DOCKER_REQUIREMENTS = "docker>=7.0.0 (the Python docker SDK)"
 BUILD_HASH_LABEL = "icr.registry.build-hash"
 _HASH_CHUNK = 1024 * 1024
+
+
+def docker_sdk():
+    """The docker SDK, imported on first use (a task that needs no engine, such as a delete, does
+    not load it); missing, it raises MissingLibrary (Ansible's missing_required_lib)."""
+    try:
+        import docker
+        import docker.errors
+        import docker.utils
+        import docker.utils.build
+    except ImportError as exc:
+        raise MissingLibrary(DOCKER_REQUIREMENTS, exc)
+    return docker
 
 
 # --------------------------------------------------------------------------- build identity
@@ -76,7 +82,7 @@ def context_entries(context, dockerfile=None):
     """``[(relative path, kind, mode, content)]`` for every path the engine would receive,
     sorted. ``kind`` is ``d``/``l``/``f``; ``content`` is a link target or a file's sha256."""
     entries = []
-    for relative in sorted(exclude_paths(context, dockerignore_patterns(context), dockerfile=dockerfile)):
+    for relative in sorted(docker_sdk().utils.build.exclude_paths(context, dockerignore_patterns(context), dockerfile=dockerfile)):
         full = os.path.join(context, relative)
         info = os.lstat(full)
         mode = stat.S_IMODE(info.st_mode)
@@ -129,9 +135,10 @@ def stream_error(event):
     return None
 
 
-def read_stream(events, what):
+def read_stream(events, what, statuses=None):
     """Consume an engine progress stream; return its ``aux`` objects; raise on an ``error``.
-    The last few ``stream`` lines are kept for the error message (build output)."""
+    The last few ``stream`` lines are kept for the error message (build output). ``statuses``
+    (a dict), when given, gets the last ``status`` of each ``id`` (a layer, in a push)."""
     aux, tail = [], []
     for event in events:
         error = stream_error(event)
@@ -141,6 +148,8 @@ def read_stream(events, what):
         if isinstance(event, dict):
             if isinstance(event.get("aux"), dict):
                 aux.append(event["aux"])
+            if statuses is not None and event.get("id") and event.get("status"):
+                statuses[event["id"]] = event["status"]
             text = (event.get("stream") or "").strip()
             if text:
                 tail.append(one_line(text))
@@ -158,9 +167,22 @@ def platform_of(image):
 
 # --------------------------------------------------------------------------- the engine
 
+def is_remote(base_url):
+    """Whether the engine at ``base_url`` runs on another host (``ssh://``, or ``tcp://`` to a
+    host that is not loopback): the bytes it pushes itself do not cross this host."""
+    scheme, _sep, rest = (base_url or "").partition("://")
+    if scheme == "ssh":
+        return True
+    if scheme not in ("tcp", "http", "https"):
+        return False
+    host = rest.rsplit("@", 1)[-1].split("/", 1)[0]
+    host = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]
+    return host not in ("localhost", "::1") and not host.startswith("127.")
+
+
 def client_arguments(docker_host=None, timeout=60, environment=None):
     """Keyword arguments of ``docker.APIClient`` for ``docker_host`` (default ``DOCKER_HOST``)."""
-    kwargs = kwargs_from_env(environment=environment)
+    kwargs = docker_sdk().utils.kwargs_from_env(environment=environment)
     if docker_host:
         kwargs["base_url"] = docker_host
     kwargs.setdefault("base_url", "unix:///var/run/docker.sock")
@@ -177,8 +199,7 @@ class DockerEngine:
 
     def __init__(self, docker_host=None, timeout=60, api=None):
         if api is None:
-            if DOCKER_IMPORT_ERROR is not None:
-                raise MissingLibrary(DOCKER_REQUIREMENTS, DOCKER_IMPORT_ERROR)
+            docker = docker_sdk()
             kwargs = client_arguments(docker_host, timeout)
             self.base_url = kwargs["base_url"]
             api = self._call("Connecting to the Docker engine at %s" % self.base_url,
@@ -193,7 +214,7 @@ class DockerEngine:
         except IcrError:
             raise
         except Exception as exc:  # noqa: B902 - every engine/transport failure is reported the same way
-            if (DockerException is not None and isinstance(exc, DockerException)) or isinstance(exc, _TRANSPORT_ERRORS):
+            if isinstance(exc, docker_sdk().errors.DockerException) or isinstance(exc, _TRANSPORT_ERRORS):
                 explanation = getattr(exc, "explanation", None) or exc
                 status = getattr(getattr(exc, "response", None), "status_code", None)
                 raise IcrError("%s failed: %s" % (what, one_line(explanation)), status=status)
@@ -204,7 +225,7 @@ class DockerEngine:
         def inspect():
             try:
                 return self.api.inspect_image(name)
-            except (ImageNotFound, NotFound):
+            except docker_sdk().errors.NotFound:  # ImageNotFound too
                 return None
         return self._call("Inspecting image %s" % name, inspect)
 
@@ -244,6 +265,23 @@ class DockerEngine:
         """Name ``image`` ``repository:tag`` in the engine (moving the name if it exists)."""
         self._call("Tagging %s as %s:%s" % (image, repository, tag),
                    lambda: self.api.tag(image, repository, tag=tag, force=True))
+
+    def push(self, repository, tag, auth_config):
+        """Have the engine push ``repository:tag``, signed in with ``auth_config`` (the
+        ``X-Registry-Auth`` header of this one request; the engine keeps nothing). Returns
+        ``(manifest digest, {layer: last status})``; the statuses say which layers the engine
+        found (``Layer already exists``), mounted (``Mounted from ...``) or uploaded (``Pushed``)."""
+        what = "Pushing %s:%s through the Docker engine" % (repository, tag)
+        statuses = {}
+
+        def push():
+            events = self.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth_config)
+            return read_stream(events, what, statuses)
+        aux = self._call(what, push)
+        digests = [item["Digest"] for item in aux if item.get("Digest")]
+        if not digests:
+            raise IcrError("%s failed: the engine reported no manifest digest" % what)
+        return digests[-1], statuses
 
     def export(self, image_id, chunk_size=1024 * 1024):
         """The engine's archive of ``image_id`` (what ``docker save`` writes), as byte chunks."""

@@ -21,15 +21,7 @@ import time
 
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.retry import RetryPolicy
-from ansible_collections.icr.registry.plugins.module_utils.sdk_client import require_sdk, run_sdk_call
-
-try:
-    from ibm_cloud_sdk_core.authenticators import (
-        BearerTokenAuthenticator, ContainerAuthenticator, IAMAssumeAuthenticator, IAMAuthenticator,
-        VPCInstanceAuthenticator)
-except ImportError:  # require_sdk reports it
-    IAMAuthenticator = IAMAssumeAuthenticator = ContainerAuthenticator = None
-    VPCInstanceAuthenticator = BearerTokenAuthenticator = None
+from ansible_collections.icr.registry.plugins.module_utils.sdk_client import require_sdk, run_sdk_call, sdk_import
 
 # The ways to sign in (option auth_type).
 API_KEY, IAM_TOKEN, TRUSTED_PROFILE, CR_TOKEN, VPC = "api_key", "iam_token", "trusted_profile", "cr_token", "vpc"
@@ -232,21 +224,23 @@ class IamSession:
 
     def _authenticator(self):
         """The one place that builds the SDK authenticator of a way to sign in."""
+        authenticators = sdk_import("ibm_cloud_sdk_core.authenticators")  # loaded with the first session
         way, tls = self.sign_in, {"disable_ssl_verification": not self.validate_certs}
         profile = {"iam_profile_" + way.profile[0][len("trusted_profile_"):]: way.profile[1]} if way.profile else {}
         if way.auth_type == IAM_TOKEN:
-            return BearerTokenAuthenticator(way.iam_token)
+            return authenticators.BearerTokenAuthenticator(way.iam_token)
         if way.auth_type == API_KEY:
-            authenticator = IAMAuthenticator(way.api_key, url=self.iam_url, **tls)
+            authenticator = authenticators.IAMAuthenticator(way.api_key, url=self.iam_url, **tls)
         elif way.auth_type == TRUSTED_PROFILE:
             account = {"iam_account_id": way.account_id} if "iam_profile_name" in profile else {}
-            authenticator = IAMAssumeAuthenticator(way.api_key, url=self.iam_url, **dict(tls, **dict(profile, **account)))
+            authenticator = authenticators.IAMAssumeAuthenticator(way.api_key, url=self.iam_url,
+                                                                  **dict(tls, **dict(profile, **account)))
             authenticator.token_manager.iam_delegate.http_config = self.http_config
         elif way.auth_type == CR_TOKEN:
-            authenticator = ContainerAuthenticator(cr_token_filename=way.cr_token_file, url=self.iam_url,
-                                                   **dict(tls, **profile))
+            authenticator = authenticators.ContainerAuthenticator(cr_token_filename=way.cr_token_file,
+                                                                  url=self.iam_url, **dict(tls, **profile))
         else:
-            authenticator = VPCInstanceAuthenticator(url=way.vpc_metadata_url.rstrip("/"), **profile)
+            authenticator = authenticators.VPCInstanceAuthenticator(url=way.vpc_metadata_url.rstrip("/"), **profile)
         authenticator.token_manager.http_config = self.http_config
         return authenticator
 

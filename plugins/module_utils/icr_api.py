@@ -13,19 +13,11 @@ __metaclass__ = type
 
 from ansible_collections.icr.registry.plugins.module_utils.sdk_client import SdkClient
 
-try:
-    from ibm_container_registry.container_registry_v1 import ContainerRegistryV1
-    IMPORT_ERROR = None
-except ImportError as exc:  # SdkClient reports it as a missing requirement
-    ContainerRegistryV1 = None
-    IMPORT_ERROR = exc
-
 
 class IcrApi(SdkClient):
     """One region's ICR management API. Methods return plain dicts/lists; failures raise IcrError."""
 
-    service_class = ContainerRegistryV1
-    import_error = IMPORT_ERROR
+    service_class = ("ibm_container_registry.container_registry_v1", "ContainerRegistryV1")
     # Operations whose answer carries no JSON document (the API documents "none").
     no_json_body = frozenset({"tag_image", "restore_image", "delete_namespace", "set_retention_policy",
                               "update_quota", "update_auth", "update_settings"})

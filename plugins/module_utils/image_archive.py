@@ -44,6 +44,9 @@ CHUNK = 1024 * 1024
 PROBE_BYTES = 64 * 1024
 INCOMPRESSIBLE_RATIO = 0.97
 STORED_MAX = 65535
+GZIP_KEY_PREFIX = "gzip format "
+RECORDS_KEPT = 16  # records besides the gzip one in one DigestMemo file
+GZIP_KEY = "%s%d, zlib %s level %d" % (GZIP_KEY_PREFIX, GZIP_FORMAT, zlib.ZLIB_RUNTIME_VERSION, GZIP_LEVEL)
 # A gzip member header with no timestamp, no name and OS "unknown": the same bytes on every host.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
@@ -182,10 +185,11 @@ class DigestMemo:
     version and the level, whose output they describe.
     """
 
-    def __init__(self, path, limit=10000):
+    def __init__(self, path, limit=10000, key=None):
         self.path = path
         self.limit = limit
-        self.key = "gzip format %d, zlib %s level %d" % (GZIP_FORMAT, zlib.ZLIB_RUNTIME_VERSION, GZIP_LEVEL)
+        # Another key keeps another record in the same file (engine_push: what the engine pushed).
+        self.key = key or GZIP_KEY
         self._new = {}
         self._known = self._load().get(self.key) or {}
 
@@ -220,7 +224,15 @@ class DigestMemo:
         for diff_id in self._new:
             entries.pop(diff_id, None)  # re-inserted last: the newest are kept
         entries.update(self._new)
-        data = {self.key: dict(list(entries.items())[-self.limit:])}
+        # Records of other keys are kept, but not those of another gzip format (stale), nor more
+        # than RECORDS_KEPT other records (an engine record per engine and registry): the ones
+        # saved last are kept, this one is moved to the end.
+        data = {key: value for key, value in data.items()
+                if key != self.key and (key == GZIP_KEY or not key.startswith(GZIP_KEY_PREFIX))}
+        others = [key for key in data if key != GZIP_KEY]
+        for key in others[:max(0, len(others) - RECORDS_KEPT + 1)]:
+            del data[key]
+        data[self.key] = dict(list(entries.items())[-self.limit:])
         directory = os.path.dirname(self.path)
         temporary = None
         try:

@@ -206,6 +206,18 @@ class RegistryClient:
             self._tokens[key] = (token, expires_at)
         return "Bearer " + token
 
+    def bearer_token(self, scopes):
+        """A registry token for ``scopes`` (``repository_scope`` strings), fetched under the retry
+        policy, or None when the registry does not use the Bearer token flow. For a client that
+        cannot sign in itself: the Docker engine's push (``registrytoken``), for that push only."""
+        def fetch():
+            header = self._auth_header(scopes)
+            return header[len("Bearer "):] if header and header.startswith("Bearer ") else None
+        try:
+            return self.policy.call(fetch, registry_failure_is_transient)
+        except requests.RequestException as exc:
+            raise IcrError("getting a registry token from %s failed: %s" % (self.host, one_line(exc)))
+
     # ------------------------------------------------------------- requests
     def _send(self, method, url, headers, **kwargs):
         if url.startswith("/"):

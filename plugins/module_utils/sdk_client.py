@@ -19,25 +19,40 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
+import sys
+
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError, MissingLibrary, one_line
 from ansible_collections.icr.registry.plugins.module_utils.retry import RETRYABLE_STATUS, parse_retry_after
 
 try:
     import requests
-    from ibm_cloud_sdk_core import ApiException
-    SDK_IMPORT_ERROR = None
-except ImportError as exc:  # reported by the module base as a missing requirement
-    SDK_IMPORT_ERROR = exc
-    ApiException = requests = None
+except ImportError:  # IBM's SDK needs it too: require_sdk reports it
+    requests = None
 
 SDK_REQUIREMENTS = "ibm-container-registry>=1.1.5 and ibm-cloud-sdk-core>=3.16"
 
 
-def require_sdk(import_error=None):
-    """Raise MissingLibrary when IBM's SDK (or a service module of it) could not be imported."""
-    error = import_error or SDK_IMPORT_ERROR
-    if error is not None:
-        raise MissingLibrary(SDK_REQUIREMENTS, error)
+def sdk_import(name, attribute=None):
+    """Module ``name`` of IBM's SDK (or its ``attribute``), imported on first use: a task that calls
+    no IBM service (a push signed in with an API key) does not pay for loading the SDK (a third of
+    a module's start-up). A missing SDK raises MissingLibrary (Ansible's missing_required_lib)."""
+    try:
+        module = importlib.import_module(name)
+        return getattr(module, attribute) if attribute else module
+    except ImportError as exc:
+        raise MissingLibrary(SDK_REQUIREMENTS, exc)
+
+
+def require_sdk():
+    """Raise MissingLibrary when IBM's SDK core cannot be imported."""
+    sdk_import("ibm_cloud_sdk_core")
+
+
+def _is_api_exception(exc):
+    """Whether ``exc`` is the SDK's ApiException (only possible once the SDK is loaded)."""
+    core = sys.modules.get("ibm_cloud_sdk_core")
+    return core is not None and isinstance(exc, core.ApiException)
 
 
 def _error_code(response):
@@ -59,7 +74,7 @@ def to_icr_error(what, exc):
     """Map an SDK or transport exception raised while doing ``what`` to an IcrError."""
     if isinstance(exc, IcrError):
         return exc
-    if ApiException is not None and isinstance(exc, ApiException):
+    if _is_api_exception(exc):
         response = exc.http_response
         headers = response.headers if response is not None else {}
         return IcrError(
@@ -80,7 +95,7 @@ def to_icr_error(what, exc):
 
 def sdk_failure_is_transient(exc):
     """``should_retry`` for SDK calls: HTTP 429/5xx (with Retry-After) and connection errors."""
-    if ApiException is not None and isinstance(exc, ApiException):
+    if _is_api_exception(exc):
         if exc.status_code in RETRYABLE_STATUS:
             headers = exc.http_response.headers if exc.http_response is not None else {}
             return True, parse_retry_after(headers.get("Retry-After"))
@@ -101,12 +116,11 @@ def run_sdk_call(policy, what, func):
 
 class SdkClient:
     """One region's client of an IBM Cloud service. Methods return plain dicts/lists;
-    failures raise IcrError. Subclasses set ``service_class`` (None when its import failed,
-    with the error in ``import_error``) and list in ``no_json_body`` the operations whose
+    failures raise IcrError. Subclasses set ``service_class`` (``(SDK module, class name)``,
+    imported when the first client is built) and list in ``no_json_body`` the operations whose
     answer carries no JSON document (their result is never read)."""
 
     service_class = None
-    import_error = None
     no_json_body = frozenset()
     # For a refusal's message: the service's name, the role each operation needs (else default_role).
     service_name = None
@@ -118,8 +132,8 @@ class SdkClient:
         self.url = url
         self.policy = session.policy
         if service is None:
-            require_sdk(self.import_error)
-            service = self.service_class(session.account_id, authenticator=session.authenticator)
+            service_class = sdk_import(*self.service_class)
+            service = service_class(session.account_id, authenticator=session.authenticator)
             service.set_service_url(url)
             service.set_http_config(dict(session.http_config))
             service.set_disable_ssl_verification(not session.validate_certs)

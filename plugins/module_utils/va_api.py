@@ -17,13 +17,6 @@ __metaclass__ = type
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.sdk_client import SdkClient
 
-try:
-    from ibm_container_registry.vulnerability_advisor_v4 import VulnerabilityAdvisorV4
-    IMPORT_ERROR = None
-except ImportError as exc:  # SdkClient reports it as a missing requirement
-    VulnerabilityAdvisorV4 = None
-    IMPORT_ERROR = exc
-
 NOT_SCANNED = "BXNVA0009E"
 STATUSES = ("OK", "WARN", "FAIL", "UNSUPPORTED", "INCOMPLETE", "UNSCANNED")
 
@@ -36,8 +29,7 @@ def is_not_scanned(err):
 class VaApi(SdkClient):
     """One region's Vulnerability Advisor. Methods return plain dicts/lists; failures raise IcrError."""
 
-    service_class = VulnerabilityAdvisorV4
-    import_error = IMPORT_ERROR
+    service_class = ("ibm_container_registry.vulnerability_advisor_v4", "VulnerabilityAdvisorV4")
     no_json_body = frozenset({"delete_exemption_account", "delete_exemption_resource"})
 
     # ------------------------------------------------------------------ reports

@@ -19,17 +19,31 @@ description:
     the identity of a build is recorded in the image label C(icr.registry.build-hash).
   - Before pushing, the manifest of the tag is read from the registry (the manifest only, no layer) and its config
     digest compared with the local image ID; when they are equal nothing is pushed.
-  - The push does not go through the engine. The module exports the image from the engine (as C(docker save) does)
-    into a private temporary directory under the remote temporary directory, compresses its layers reproducibly, and
-    uploads it the way M(icr.registry.cr_image_copy) copies - layers in parallel, every request retried on 429, 5xx
-    and resets, layers the repository already has skipped, and the tag written last, only once every layer is
-    committed. The engine never receives the ICR credentials; no C(docker login) is needed and nothing is written to
-    a Docker config file.
-  - The gzip digest of every layer compressed is recorded in C(~/.cache/icr.registry/layer-digests.json) (under
-    E(XDG_CACHE_HOME) when set; digests only, mode 0600), so a layer pushed before is not compressed again to name it,
-    and not at all when the registry has it; a rebuild on the same base compresses only its new layers.
-  - With a remote engine (O(docker_host)) the image travels from the engine to the host running the module, then
-    to the registry; that host needs free space for the image while the task runs.
+  - A push goes one of two ways; RV(images[].pushed_by) says which. The rule on a host that pushed the earlier
+    version is the engine's own push; the exception - a first push, a new CI runner - is the copy engine.
+  - B(The engine's push) is used when this host pushed at least half of the image's layers before (a rebuild), when the
+    engine pushed this very image before, and always with a remote engine (O(docker_host) C(ssh://), or C(tcp://) to
+    another host), so that the image does not travel through the host running the module. The engine sends only a
+    C(HEAD) for each layer it already pushed to (or pulled from) that repository and uploads the rest. It is signed
+    in with a registry token scoped to pull and push on the task's repositories, valid minutes and handed over in
+    that one request (the engine stores nothing; no C(docker login), no Docker config file). When the engine's push
+    fails for any reason but the registry's refusal (C(denied)) - a busy answer it does not retry, a reset, a
+    registry it cannot reach - the copy engine pushes instead (RV(images[].engine_error)).
+  - B(The copy engine) exports the image from the engine (as C(docker save) does) into a private temporary directory
+    under the remote temporary directory, compresses its layers reproducibly, and uploads it the way
+    M(icr.registry.cr_image_copy) copies - layers in parallel, every request retried on 429, 5xx and resets, layers
+    the repository already has skipped, and the tag written last, only once every layer is committed. It is used
+    for an image none of whose layers (or fewer than half) this host pushed before, and for an image it pushed
+    before, which it pushes again with the same digest.
+  - Either way the registry accepts the tag only once every layer is in the repository, and the module then reads
+    the tag back and fails unless it serves the image pushed, with the local image ID as its config digest.
+  - The gzip digest of every layer the copy engine compressed, and the digest of every layer and image the engine
+    pushed, are recorded in C(~/.cache/icr.registry/layer-digests.json) (under E(XDG_CACHE_HOME) when set; digests
+    only, mode 0600), so a layer pushed before is not compressed again to name it, and not at all when the registry
+    has it; this record also chooses the way of the next push.
+  - With a remote engine (O(docker_host)) and a copy-engine push (the fallback), the image travels from the engine
+    to the host running the module, then to the registry; that host needs free space for the image while the task
+    runs.
   - With O(state=absent), deletes images by tag or digest the way C(ibmcloud cr image-rm) does; the digest and every
     tag on it in that repository go to the trash (restore them with M(icr.registry.cr_image_restore)).
 author:
@@ -217,9 +231,9 @@ digest:
     - Manifest digest of the (first) reference.
     - In check mode, the digest the reference already holds, or the one a push would write when it can be known
       without exporting the image - the engine has the image and the layer-digest record of this host
-      (C(~/.cache/icr.registry/layer-digests.json)) knows its config and every layer, as after any earlier push of
-      that image or of its layers and config from this host. Otherwise null (a build or pull that would run, or an
-      image this host never pushed).
+      (C(~/.cache/icr.registry/layer-digests.json)) knows it (its config and every layer, as after an earlier push
+      of that image (or of its layers and config) through the copy engine, or the manifest of an earlier push of that
+      image by the engine). Otherwise null (a build or pull that would run, or an image this host never pushed).
   returned: state=present
   type: str
   sample: sha256:8d17b365f63c8f6c5fd04a40e9ea59d69b681a462d05c139ffcef17e2b01d757
@@ -260,7 +274,16 @@ images:
     blobs_copied: {description: Blobs (config and layers) uploaded by this push; 0 in check mode., type: int}
     blobs_skipped: {description: Blobs the repository already had; 0 in check mode., type: int}
     blobs_mounted: {description: Blobs mounted from another repository of the same region pushed by this task., type: int}
-    bytes_copied: {description: Bytes uploaded by this push; 0 in check mode., type: int}
+    bytes_copied: {description: Bytes uploaded by the copy engine; 0 in check mode and for a push by the engine., type: int}
+    pushed_by:
+      description:
+        - How the image was (in check mode - would be) pushed, V(engine) or V(copy engine); null when nothing was
+          pushed. A push whose engine attempt failed reports V(copy engine) and RV(images[].engine_error).
+        - For a push by the engine, RV(images[].blobs_copied), RV(images[].blobs_skipped) and
+          RV(images[].blobs_mounted) count layers as the engine reported them.
+      type: str
+      choices: [engine, copy engine]
+    engine_error: {description: Why the engine's push failed before the copy engine pushed instead; else null., type: str}
 deleted:
   description: Images deleted (or that would be) with O(state=absent), each with every tag it carried in its repository.
   returned: state=absent
@@ -292,12 +315,15 @@ import tempfile
 
 from ansible_collections.icr.registry.plugins.module_utils.copy_engine import DEFAULT_PARALLEL, DigestMismatch
 from ansible_collections.icr.registry.plugins.module_utils.docker_engine import (
-    BUILD_HASH_LABEL, DockerEngine, build_hash, platform_of)
+    BUILD_HASH_LABEL, DockerEngine, build_hash, is_remote, platform_of)
+from ansible_collections.icr.registry.plugins.module_utils.engine_push import (
+    COPY, ENGINE, choose_path, engine_auth, engine_record, is_refusal, layer_counts, push_scopes, record_push,
+    refusal_error)
 from ansible_collections.icr.registry.plugins.module_utils.errors import IcrError
 from ansible_collections.icr.registry.plugins.module_utils.icr_images import (
     RepositoryDigests, icr_reference, locate_reference, repository_name)
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
-from ansible_collections.icr.registry.plugins.module_utils.image_archive import DigestMemo, predict_manifest, spool_archive
+from ansible_collections.icr.registry.plugins.module_utils.image_archive import DigestMemo, spool_archive
 from ansible_collections.icr.registry.plugins.module_utils.namespaces import (
     ensure_namespace, explain_refused_write, require_namespaces)
 
@@ -316,7 +342,9 @@ class ImagePresent:
         self._memo = None
         self._spool = None
         self._uploaded = {}  # region name -> a repository there that holds the image (mount from it)
-        self._predicted = None  # check mode: [the manifest a push would write, or None]
+        self._paths = {}  # region name -> ENGINE or COPY: how this task pushes there
+        self._records = {}  # region name -> engine_record of the registry serving it
+        self._auths = {}  # region name -> the engine's X-Registry-Auth for this task's pushes there
 
     def __call__(self):
         try:
@@ -411,7 +439,7 @@ class ImagePresent:
     def publish(self, ref, region, image):
         outcome = {"name": str(ref), "digest": None, "repo_digest": None, "size": None, "pushed": False,
                    "namespace_created": False, "blobs_copied": 0, "blobs_skipped": 0, "blobs_mounted": 0,
-                   "bytes_copied": 0}
+                   "bytes_copied": 0, "pushed_by": None, "engine_error": None}
         if self.params["create_namespace"] and ensure_namespace(self.module, region, ref.namespace,
                                                                 self.params["resource_group_id"]):
             self.actions.append("created namespace %s in %s" % (ref.namespace, region.name))
@@ -419,7 +447,7 @@ class ImagePresent:
             if self.module.check_mode:
                 outcome["pushed"] = True
                 self.actions.append("pushed %s" % ref)
-                return self.predict(outcome, ref, image)
+                return self.predict(outcome, ref, region, image)
         try:
             remote = self.remote(ref, region, image)
         except IcrError as err:
@@ -429,9 +457,14 @@ class ImagePresent:
         outcome["pushed"] = True
         self.actions.append("pushed %s" % ref)
         if self.module.check_mode:
-            return self.predict(outcome, ref, image)
-        # Not needed for the upload: the engine keeps the pushed name, as after a docker push.
+            return self.predict(outcome, ref, region, image)
+        # The engine's push pushes this name; after the copy engine's, the engine keeps it as after a docker push.
         self.engine.tag(image["Id"], self.push_repository(ref, region), ref.tag)
+        if self.path(region, image)[0] == ENGINE:
+            pushed = self.engine_push(outcome, ref, region, image)
+            if pushed is not None:
+                return self.describe(outcome, ref, pushed)
+        outcome["pushed_by"] = COPY
         try:
             result = self.copier.copy(self.archive(image["Id"]), self.module.registry(region), ref.repository, ref.tag,
                                       mount_from=self._uploaded.get(region.name))
@@ -453,25 +486,72 @@ class ImagePresent:
         """The image as the copy engine's source: exported from the engine once per task."""
         if self._archive is None:
             self._spool = tempfile.mkdtemp(prefix="icr-push-", dir=self.module.ansible_module.tmpdir)
-            self._memo = DigestMemo(DigestMemo.default_path())
             self._archive = spool_archive(self.engine.export(image_id), self._spool, image_id,
-                                          parallel=DEFAULT_PARALLEL, memo=self._memo)
+                                          parallel=DEFAULT_PARALLEL, memo=self.memo())
             self._memo.save()
         return self._archive
 
-    def predict(self, outcome, ref, image):
-        """Check mode, a push that would happen: the digest it would write, when the layer-digest
-        record names the image's config and every layer (no export); else the outcome as it is."""
+    def memo(self):
+        """The copy engine's layer-digest record of this host (DigestMemo)."""
+        if self._memo is None:
+            self._memo = DigestMemo(DigestMemo.default_path())
+        return self._memo
+
+    def record(self, region):
+        """What the engine pushed to ``region``'s registry, as this host recorded it."""
+        if region.name not in self._records:
+            self._records[region.name] = engine_record(DigestMemo.default_path(), self.engine.base_url,
+                                                       self.module.registry_host(region))
+        return self._records[region.name]
+
+    def path(self, region, image):
+        """``(ENGINE or COPY, (digest, size) the push would write or None)`` (engine_push.choose_path)."""
+        path, known = choose_path(image["Id"], diff_ids(image), self.memo(), self.record(region),
+                                  remote=is_remote(self.engine.base_url))
+        return self._paths.get(region.name, path), known
+
+    def engine_push(self, outcome, ref, region, image):
+        """Push ``ref`` through the engine; the registry's ``(digest, config digest, size)``, or None
+        when the engine's push failed but for a refusal (then the copy engine pushes, and pushes
+        the rest of the task's references to that region)."""
+        repository = self.push_repository(ref, region)
+        try:
+            if region.name not in self._auths:
+                scopes = push_scopes(other.repository for other, where in self.refs if where.name == region.name)
+                token = self.module.registry(region).bearer_token(scopes)
+                if token is None:
+                    raise IcrError("the registry at %s issues no registry token" % self.module.registry_host(region))
+                self.module.no_log(token)
+                self._auths[region.name] = engine_auth(token)
+            digest, statuses = self.engine.push(repository, ref.tag, self._auths[region.name])
+        except IcrError as err:
+            if is_refusal(err):
+                raise explain_refused_write(self.module, ref, region, refusal_error(err))
+            self._paths[region.name] = COPY
+            outcome["engine_error"] = err.message
+            return None
+        # The tag read back: the manifest the engine reported, of the local image (its config).
+        served = self.module.registry(region).get_manifest(ref.repository, ref.tag, missing_ok=True)
+        config = (served.json.get("config") or {}).get("digest") if served else None
+        if served is None or served.digest != digest or config != image["Id"]:
+            raise IcrError("The engine pushed %s as %s (image %s), but the registry now serves %s under that tag"
+                           % (ref, digest, image["Id"], "%s (config %s)" % (served.digest, config) if served else "nothing"))
+        self._paths[region.name] = ENGINE
+        record_push(self.record(region), image["Id"], diff_ids(image), served)
+        uploaded, skipped, mounted = layer_counts(statuses)
+        outcome.update(pushed_by=ENGINE, blobs_copied=uploaded, blobs_skipped=skipped, blobs_mounted=mounted)
+        return served.digest, config, served.size
+
+    def predict(self, outcome, ref, region, image):
+        """Check mode, a push that would happen: how, and the digest it would write when this host's
+        records name it (an image pushed before, no export needed); else the outcome as it is."""
         if image is None:
             return outcome
-        if self._predicted is None:
-            memo = DigestMemo(DigestMemo.default_path())
-            manifest = predict_manifest(memo, image["Id"], ((image.get("RootFS") or {}).get("Layers")))
-            self._predicted = [manifest]
-        manifest = self._predicted[0]
-        if manifest is None:
+        path, known = self.path(region, image)
+        outcome["pushed_by"] = path
+        if known is None:
             return outcome
-        return self.describe(outcome, ref, (manifest.digest, image["Id"], manifest.size))
+        return self.describe(outcome, ref, (known[0], image["Id"], known[1]))
 
     @staticmethod
     def describe(outcome, ref, remote):
@@ -484,6 +564,11 @@ class ImagePresent:
         and will not be created, rather than after the work, at the push."""
         if not self.params["create_namespace"]:
             require_namespaces(self.module, self.refs)
+
+
+def diff_ids(image):
+    """The layers (diff_ids) of an engine image inspection, bottom first."""
+    return (image.get("RootFS") or {}).get("Layers") or []
 
 
 class ImageAbsent:

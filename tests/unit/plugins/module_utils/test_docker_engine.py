@@ -174,3 +174,48 @@ def test_inspect_missing_is_none_and_engine_errors_are_icr_errors():
     assert engine.inspect("b:1") is None
     with pytest.raises(IcrError, match="Tagging x as r:t failed: No such image: x"):
         engine.tag("x", "r", "t")
+
+
+class PushApi:
+    """The engine's push: the progress stream dockerd sends (decoded), as the SDK yields it."""
+
+    def __init__(self, events):
+        self.events = events
+        self.calls = []
+
+    def push(self, repository, tag=None, stream=False, decode=False, auth_config=None):
+        self.calls.append((repository, tag, stream, decode, auth_config))
+        return iter(self.events)
+
+
+def test_push_returns_the_digest_and_each_layers_last_status():
+    api = PushApi([{"status": "The push refers to repository [r/ns/app]"},
+                   {"status": "Preparing", "id": "aaa"}, {"status": "Preparing", "id": "bbb"},
+                   {"status": "Layer already exists", "id": "aaa"},
+                   {"status": "Pushing", "id": "bbb", "progressDetail": {"current": 1, "total": 2}},
+                   {"status": "Pushed", "id": "bbb"},
+                   {"status": "1: digest: sha256:" + "d" * 64 + " size: 739"},
+                   {"aux": {"Tag": "1", "Digest": "sha256:" + "d" * 64, "Size": 739}}])
+    digest, statuses = DockerEngine("unix:///x", api=api).push("r/ns/app", "1", {"registrytoken": "t"})
+    assert digest == "sha256:" + "d" * 64 and statuses == {"aaa": "Layer already exists", "bbb": "Pushed"}
+    assert api.calls == [("r/ns/app", "1", True, True, {"registrytoken": "t"})]
+
+
+def test_a_failed_push_is_an_icr_error_and_one_without_a_digest_too():
+    failed = PushApi([{"status": "Preparing", "id": "aaa"},
+                      {"errorDetail": {"message": "received unexpected HTTP status: 503 Service Unavailable"},
+                       "error": "received unexpected HTTP status: 503 Service Unavailable"}])
+    with pytest.raises(IcrError, match="Pushing r/ns/app:1 through the Docker engine failed: received unexpected HTTP "
+                                       "status: 503"):
+        DockerEngine("unix:///x", api=failed).push("r/ns/app", "1", {})
+    with pytest.raises(IcrError, match="no manifest digest"):
+        DockerEngine("unix:///x", api=PushApi([{"status": "Pushed", "id": "a"}])).push("r/ns/app", "1", {})
+
+
+@pytest.mark.parametrize("url, remote", [
+    ("unix:///var/run/docker.sock", False), ("npipe:////./pipe/docker_engine", False), (None, False),
+    ("tcp://127.0.0.1:2375", False), ("tcp://localhost:2376", False), ("tcp://[::1]:2376", False),
+    ("tcp://build-host:2376", True), ("tcp://10.0.0.5:2376", True), ("ssh://me@build-host", True),
+    ("ssh://127.0.0.1", True), ("https://build-host:2376", True)])
+def test_an_engine_is_remote_when_it_runs_elsewhere(url, remote):
+    assert docker_engine.is_remote(url) is remote

@@ -50,8 +50,13 @@ class FakeRegistry:
         self.put_error = None
         self.blob_failures = []
         self.referrers_index = None  # {(repository, digest): [descriptors]}: serves the referrers API
+        self.token_scopes = []  # the scopes of every registry token handed out (bearer_token)
         self._lock = threading.Lock()
         self._count = 0
+
+    def bearer_token(self, scopes):
+        self.token_scopes.append(list(scopes))
+        return "registry-token-%d" % len(self.token_scopes)
 
     def head_manifest(self, repository, reference):
         manifest = self.get_manifest(repository, reference, missing_ok=True)

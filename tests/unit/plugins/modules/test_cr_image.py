@@ -46,6 +46,9 @@ class FakeEngine:
         self.images = {}
         self.saved = {}  # image ID -> (config bytes, [layer bytes])
         self.calls = []
+        self.registry = None
+        self.pushed = {}  # diff_id -> digest of the blob this engine pushed for it
+        self.push_error = None
 
     def add(self, names, labels=None, layer=b"app"):
         layers = [BASE_LAYER, tar_of([("app/content", layer)])]
@@ -73,6 +76,32 @@ class FakeEngine:
 
     def tag(self, image, repository, tag):
         self.calls.append(("tag", image, "%s:%s" % (repository, tag)))
+        self.images["%s:%s" % (repository, tag)] = self.images[image]
+
+    def push(self, repository, tag, auth_config):
+        """dockerd's push, in short: a layer it pushed to this repository before gets a HEAD only,
+        any other is gzipped its own way (not the collection's reproducible gzip) and uploaded;
+        the manifest is written last."""
+        self.calls.append(("push", "%s:%s" % (repository, tag), auth_config))
+        if self.push_error:
+            raise self.push_error  # pylint: disable=raising-bad-type
+        repo = repository.split("/", 1)[1]
+        image = self.images["%s:%s" % (repository, tag)]
+        config, layers = self.saved[image["Id"]]
+        statuses, described = {}, []
+        for layer in layers:
+            known = self.pushed.get(sha(layer))
+            if known and (repo, known) in self.registry.blobs:
+                statuses[known[7:19]] = "Layer already exists"
+            else:
+                blob = gzip.compress(layer, compresslevel=1, mtime=0)
+                known = self.pushed[sha(layer)] = sha(blob)
+                self.registry.blobs[(repo, known)] = blob
+                statuses[known[7:19]] = "Pushed"
+            described.append((known, len(self.registry.blobs[(repo, known)])))
+        self.registry.blobs[(repo, image["Id"])] = config
+        manifest = image_archive.archive_manifest(image["Id"], len(config), described)
+        return self.registry.put_manifest(repo, tag, manifest), statuses
 
     def export(self, image_id):
         self.calls.append(("export", image_id))
@@ -92,6 +121,7 @@ class FakeEngine:
 def fakes(api, monkeypatch, tmp_path_factory):
     registry = FakeRegistry()
     engine = FakeEngine()
+    engine.registry = registry
     created = []
 
     def new_engine(*args, **kwargs):
@@ -155,8 +185,15 @@ def test_changed_context_rebuilds_and_pushes(fakes, context):
     assert second["built"] and second["pushed"] and second["digest"] != first["digest"]
     assert second["image_id"] != first["image_id"]
     assert registry.manifests[("team/app", "1.0")].json["config"]["digest"] == second["image_id"]
-    # The base layer is in the repository already: only the new config and layer go up.
-    assert (second["images"][0]["blobs_skipped"], second["images"][0]["blobs_copied"]) == (1, 2)
+    # A rebuild on a host that pushed the base layer: the engine pushes, nothing is exported. It
+    # never pushed the base layer itself (the copy engine did), so it uploads it this once.
+    assert second["images"][0]["pushed_by"] == "engine" and len(exports(fakes.engine)) == 1
+    assert (second["images"][0]["blobs_skipped"], second["images"][0]["blobs_copied"]) == (0, 2)
+    (context / "a.txt").write_text("c")
+    third = run(cr_image, build_args(context)).result
+    assert third["images"][0]["pushed_by"] == "engine" and len(exports(fakes.engine)) == 1
+    assert (third["images"][0]["blobs_skipped"], third["images"][0]["blobs_copied"]) == (1, 1)
+    assert registry.manifests[("team/app", "1.0")].json["config"]["digest"] == third["image_id"]
     changed_option = run(cr_image, build_args(context, build_args={"V": 2})).result
     assert changed_option["built"]
 
@@ -185,7 +222,9 @@ def test_a_rebuild_compresses_only_its_new_layer(fakes, context, monkeypatch):
     assert sorted(entries.values()) == sorted([d["digest"], d["size"]] for d in layers + [config])
     assert entries[first["image_id"]] == [first["image_id"], config["size"]]
     (context / "a.txt").write_text("b")
-    second = run(cr_image, build_args(context)).result
+    fakes.engine.push_error = IcrError("Pushing failed: received unexpected HTTP status: 503 Service Unavailable")
+    second = run(cr_image, build_args(context)).result  # the engine's push fails: the copy engine pushes
+    assert second["images"][0]["pushed_by"] == "copy engine" and "503" in second["images"][0]["engine_error"]
     assert second["pushed"] and len(compressed) == 3  # the base layer was not compressed again
     assert fakes.registry.manifests[("team/app", "1.0")].json["layers"][0] == layers[0]
     assert second["images"][0]["blobs_skipped"] == 1
@@ -212,8 +251,9 @@ def test_a_stale_digest_record_fails_clearly(fakes, context):
     first = run(cr_image, build_args(context)).result
     memo_path = image_archive.DigestMemo.default_path()
     data = json.load(open(memo_path))
-    for entry in list(data.values())[0].values():
-        entry[0] = dg("e")  # what this zlib would not make of the layer
+    for key, entry in list(data.values())[0].items():
+        if key != first["image_id"]:  # the record names the image (its config): the copy engine pushes it
+            entry[0] = dg("e")  # what this zlib would not make of the layer
     with open(memo_path, "w") as handle:
         json.dump(data, handle)
     outcome = run(cr_image, fresh_args(first))
@@ -430,7 +470,15 @@ def test_the_api_key_never_reaches_the_engine(fakes, context):
     assert run(cr_image, {"names": names, "source": "build", "path": str(context)}).result["pushed"]
     engine.add(["quay.io/org/tool:2"], layer=b"tool")
     assert run(cr_image, {"name": REPO + ":tool", "source": "pull", "source_image": "quay.io/org/tool:2"}).result["pushed"]
-    assert {call[0] for call in engine.calls} == {"build", "tag", "export", "pull"}
+    (context / "a.txt").write_text("b")
+    assert run(cr_image, {"names": names, "source": "build", "path": str(context)}).result["images"][0]["pushed_by"] == "engine"
+    assert {call[0] for call in engine.calls} == {"build", "tag", "export", "pull", "push"}
+    # The engine's push gets a registry token scoped to the task's repositories, nothing else.
+    # (the pulled tool shares the base layer with the build: the engine pushed it too), one token per task.
+    assert [call[2] for call in engine.calls if call[0] == "push"] == [{"registrytoken": "registry-token-1"}] + \
+        [{"registrytoken": "registry-token-2"}] * 2
+    assert fakes.registry.token_scopes == [["repository:team/app:pull,push"],
+                                           ["repository:team/app:pull,push", "repository:team/other:pull,push"]]
     assert carries(("build", "k"), "k")  # the check itself finds a key
     assert not any(carries(call, "k") for call in engine.calls + fakes.created)  # the fake api key is "k"
     assert "iamapikey" not in repr(engine.calls + fakes.created)
@@ -455,3 +503,65 @@ def test_absent_by_tag_digest_and_several(fakes):
     again = run(cr_image, {"names": [REPO + ":1.0", REPO + "@" + dg("c")], "state": "absent"}).result
     assert not again["changed"] and len(api.writes) == 2
     assert run(cr_image, {"name": REPO, "state": "absent"}).result["deleted"] == []  # latest: none
+
+
+def test_a_refused_engine_push_is_explained_and_not_retried_through_the_copy_engine(fakes, context):
+    run(cr_image, build_args(context))
+    fakes.api.quota = {"limit": {"storage_bytes": 1000}, "usage": {"storage_bytes": 1500}}
+    fakes.engine.push_error = IcrError("Pushing failed: denied: requested access to the resource is denied")
+    (context / "a.txt").write_text("b")
+    outcome = run(cr_image, build_args(context))
+    assert outcome.failed and "over its storage quota in region us-south" in outcome.result["msg"]
+    assert len(exports(fakes.engine)) == 1  # only the first push's: no fallback export after a refusal
+
+
+def test_a_failed_engine_push_falls_back_for_every_reference_of_the_region(fakes, context):
+    names = [REPO + ":1.0", "us.icr.io/team/other:2"]
+    run(cr_image, {"names": names, "source": "build", "path": str(context)})
+    (context / "a.txt").write_text("b")
+    fakes.engine.push_error = IcrError("Pushing failed: EOF")
+    result = run(cr_image, {"names": names, "source": "build", "path": str(context)}).result
+    assert [(item["pushed_by"], item["engine_error"]) for item in result["images"]] == [
+        ("copy engine", "Pushing failed: EOF"), ("copy engine", None)]
+    assert len([call for call in fakes.engine.calls if call[0] == "push"]) == 1  # not tried again for the second
+    for item, name in zip(result["images"], ["team/app", "team/other"]):
+        assert fakes.registry.manifests[(name, item["name"].rsplit(":", 1)[1])].json["config"]["digest"] == \
+            result["image_id"]
+
+
+def test_check_mode_predicts_the_digest_of_an_image_the_engine_pushed(fakes, context):
+    run(cr_image, build_args(context))
+    (context / "a.txt").write_text("b")
+    pushed = run(cr_image, build_args(context)).result  # a rebuild: the engine pushes it
+    assert pushed["images"][0]["pushed_by"] == "engine"
+    args = {"name": "us.icr.io/team/copy:1", "source": "local", "source_image": pushed["image_id"]}
+    predicted = run(cr_image, args, check=True).result
+    assert (predicted["images"][0]["pushed_by"], predicted["digest"]) == ("engine", pushed["digest"])
+    again = run(cr_image, args).result
+    assert again["digest"] == pushed["digest"] and again["images"][0]["pushed_by"] == "engine"
+
+
+def test_an_unauthorized_engine_push_falls_back_and_the_copy_engine_names_the_cause(fakes, context):
+    run(cr_image, build_args(context))
+    # dockerd says "unauthorized" when a busy ping hid the challenge from it, and over quota alike.
+    fakes.engine.push_error = IcrError("Pushing failed: unauthorized: authentication required")
+    fakes.registry.put_error = IcrError("starting a blob upload to team/app failed: UNAUTHORIZED: authentication "
+                                        "required", status=401, code="UNAUTHORIZED")
+    fakes.api.quota = {"limit": {"storage_bytes": 1000}, "usage": {"storage_bytes": 1500}}
+    (context / "a.txt").write_text("b")
+    outcome = run(cr_image, build_args(context))
+    assert outcome.failed and "over its storage quota" in outcome.result["msg"]
+    assert len(exports(fakes.engine)) == 2  # the copy engine tried, and was refused the same way
+
+
+def test_an_engine_push_is_checked_against_what_the_registry_serves(fakes, context, monkeypatch):
+    run(cr_image, build_args(context))
+    real = fakes.engine.push
+
+    def misreported(repository, tag, auth_config):
+        _digest, statuses = real(repository, tag, auth_config)
+        return dg("0"), statuses
+    monkeypatch.setattr(fakes.engine, "push", misreported)
+    (context / "a.txt").write_text("b")
+    outcome = run(cr_image, build_args(context))
+    assert outcome.failed and "The engine pushed us.icr.io/team/app:1.0 as %s" % dg("0") in outcome.result["msg"]

@@ -257,7 +257,8 @@ class ImageSyncModule:
             raise IcrError("dest: name at least one destination namespace")
         for region, namespace in self.dests:
             self._refuse_same(region, namespace)
-        if len({(region.key, namespace) for region, namespace in self.dests}) < len(self.dests):
+        # By region name: a namespace is one namespace whether reached publicly or privately.
+        if len({(region.name, namespace) for region, namespace in self.dests}) < len(self.dests):
             raise IcrError("dest names the same namespace twice: %s" % ", ".join(params["dest"]))
 
     # ------------------------------------------------------------------ options
@@ -285,7 +286,7 @@ class ImageSyncModule:
         return region, validate_namespace(path.strip("/"))
 
     def _refuse_same(self, region, namespace):
-        if self.src_region is None or region.key != self.src_region.key:
+        if self.src_region is None or region.name != self.src_region.name:
             return
         if self.src_namespace is not None:
             same = namespace == self.src_namespace

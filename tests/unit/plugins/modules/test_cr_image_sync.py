@@ -60,11 +60,15 @@ def source(registries):
     ({"parallel": 0}, "parallel must be a whole number"),
     ({"src": "us.icr.io/team", "dest": ["us.icr.io/team"]}, "dest us.icr.io/team is the source us.icr.io/team itself"),
     ({"src": "us.icr.io/team/app", "dest": ["us.icr.io/team"]}, "is the source us.icr.io/team/app itself"),
+    # The private endpoint serves the same namespace: a prune there would delete the source's tags.
+    ({"src": "us.icr.io/team", "dest": ["private.us.icr.io/team"]}, "is the source us.icr.io/team itself"),
+    ({"src": "private.us.icr.io/team/app", "dest": ["us.icr.io/team"]}, "is the source private.us.icr.io/team/app itself"),
     ({"src": "quay.io/org/app:1.0"}, "src quay.io/org/app:1.0 names an image"),
     ({"dest": ["de.icr.io/team/app"]}, "dest de.icr.io/team/app names a repository"),
     ({"dest": ["quay.io/team"]}, "dest quay.io/team is not an ICR namespace"),
     ({"src": "us.icr.io/x"}, "Invalid namespace 'x'"),
     ({"dest": ["de.icr.io/team", "de.icr.io/team/"]}, "dest names the same namespace twice"),
+    ({"dest": ["de.icr.io/team", "private.de.icr.io/team"]}, "dest names the same namespace twice"),
 ])
 def test_bad_input_fails_in_one_line_before_any_request(api, registries, args, message):
     outcome = run(cr_image_sync, dict({"src": SRC, "dest": ["us.icr.io/team"]}, **args))

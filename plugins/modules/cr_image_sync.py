@@ -57,6 +57,9 @@ options:
     description:
       - Regular expressions (Python C(re.search); anchor them with C(^) and C($)) of which a tag must match at least
         one. Default - every tag.
+      - The filters (O(tags), O(exclude_tags), O(semver), O(latest)) select image tags only. Signature and referrer
+        tags (C(sha256-<hex>), C(sha256-<hex>.sig), C(.att), C(.sbom)) are never selected by them - they go with
+        the image they refer to when O(signatures) is true, and not at all otherwise.
     type: list
     elements: str
   exclude_tags:
@@ -76,6 +79,9 @@ options:
     description:
       - Keep only the newest N selected tags per repository - by version when O(semver) is set, else by the image's
         creation time (for a registry other than ICR this reads each candidate's manifest and config).
+      - Images with the same creation time (reproducible builds often set one fixed time) are ordered by tag name,
+        highest first in string order (V(latest) before V(dev), V(1.9) before V(1.10)); set O(semver) to order
+        release tags by version.
     type: int
   platforms:
     description:

@@ -274,6 +274,10 @@ class ImageSyncModule:
         region = self.module.endpoints.region_for_host(host.lower()) if path else None
         if region is not None and "/" not in path.strip("/"):
             return region, validate_namespace(path.strip("/")), None
+        if self.module.endpoints.region_for_host(text.strip().rstrip("/").lower()) is not None:
+            # Not Docker Hub's library/us.icr.io, which a bare name would otherwise be.
+            raise IcrError("src %s names a registry; name a namespace (%s/<namespace>) or a repository"
+                           % (text, text.strip().rstrip("/")))
         ref = parse_reference(text, default_tag=None)
         if ref.tag or ref.digest:
             raise IcrError("src %s names an image; name a namespace or repository and select tags with tags, "

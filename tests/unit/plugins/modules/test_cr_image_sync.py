@@ -64,6 +64,7 @@ def source(registries):
     ({"src": "us.icr.io/team", "dest": ["private.us.icr.io/team"]}, "is the source us.icr.io/team itself"),
     ({"src": "private.us.icr.io/team/app", "dest": ["us.icr.io/team"]}, "is the source private.us.icr.io/team/app itself"),
     ({"src": "quay.io/org/app:1.0"}, "src quay.io/org/app:1.0 names an image"),
+    ({"src": "us.icr.io"}, "src us.icr.io names a registry; name a namespace (us.icr.io/<namespace>)"),
     ({"dest": ["de.icr.io/team/app"]}, "dest de.icr.io/team/app names a repository"),
     ({"dest": ["quay.io/team"]}, "dest quay.io/team is not an ICR namespace"),
     ({"src": "us.icr.io/x"}, "Invalid namespace 'x'"),

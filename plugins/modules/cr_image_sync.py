@@ -104,6 +104,9 @@ options:
     description:
       - Delete (untag) the destination tags of the synced repositories that the source does not hold, or that the
         filters no longer select. In check mode they are listed with action V(pruned).
+      - Signature and referrer tags go with their image - with O(signatures=true), those the source does not hold
+        for a kept image are removed too; with O(signatures=false) the sync does not manage them, and those of the
+        images it keeps stay (for example signatures made in the destination region).
     type: bool
     default: false
   parallel:

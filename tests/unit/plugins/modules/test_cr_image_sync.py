@@ -134,6 +134,20 @@ def test_prune_removes_what_no_longer_matches(api, registries, source):
     assert sorted(call[1] for call in api.writes) == sorted("us.icr.io/team/app:" + tag for tag in pruned)
 
 
+def test_prune_without_signatures_keeps_the_signatures_of_kept_images(api, registries, source):
+    run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team"]})
+    publish(api, registries["us.icr.io"])
+    sig = "sha256-%s.sig" % source["1.2.0"].digest.split(":")[1]
+    args = {"src": SRC, "dest": ["us.icr.io/team"], "tags": ["^1"], "prune": True, "signatures": False}
+    kept = run(cr_image_sync, args, check=True).result
+    assert [i["dest"] for i in kept["images"] if i["action"] == "pruned"] == [
+        "us.icr.io/team/app:2.0.0", "us.icr.io/team/app:latest"]
+    args["tags"] = ["^1\\.0"]  # 1.2.0 goes, and its signature with it
+    gone = run(cr_image_sync, args, check=True).result
+    assert sorted(i["dest"].rsplit(":", 1)[1] for i in gone["images"] if i["action"] == "pruned") == sorted(
+        ["1.2.0", "2.0.0", "latest", sig])
+
+
 def test_referrers_from_the_api_are_copied_and_indexed_where_the_destination_has_no_api(api, registries, source):
     quay = registries["quay.io"]
     image = source["2.0.0"]

@@ -109,6 +109,11 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
+        unknown = sorted(set(kwargs) - set(self._options))
+        if unknown:
+            # Ansible ignores an option a lookup does not declare: a misspelt api_key would fall back silently.
+            raise AnsibleLookupError("unknown option%s %s of icr.registry.image_digest (known: %s)" % (
+                "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(name for name in self._options if name != "_terms"))))
         secrets = set()
         try:
             context = IcrContext({name: self.get_option(name) for name in ICR_COMMON_ARGS}, secrets)

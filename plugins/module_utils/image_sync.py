@@ -24,7 +24,7 @@ from ansible_collections.icr.registry.plugins.module_utils.errors import IcrErro
 from ansible_collections.icr.registry.plugins.module_utils.icr_images import RepositoryDigests, epoch_seconds
 from ansible_collections.icr.registry.plugins.module_utils.oci_manifest import OCI_INDEX, Manifest
 from ansible_collections.icr.registry.plugins.module_utils.sync_plan import (
-    dest_repository, fallback_tag, referrer_tags_of)
+    dest_repository, fallback_tag, referrer_tag, referrer_tags_of)
 
 
 class Listing:
@@ -211,6 +211,7 @@ class ImageSync:
                 created = self.source.created(repository, candidates)
             selected[repository] = self.selection.select(listing.tags, created)
         wanted = {}  # (target name, destination repository) -> the tags the sync keeps there
+        kept_digests = {}  # (target name, destination repository) -> the digests those tags will hold
         groups = {}  # (repository, digest) -> [tags]
         for repository, tags in selected.items():
             for tag in tags:
@@ -231,6 +232,7 @@ class ImageSync:
                 have = target.listings.get(dest_repo, Listing(dest_repo, {})).tags
                 unit = Copy(target, repository, dest_repo, top)
                 unit.source = resolved.get((repository, digest))
+                kept_digests.setdefault((target.name, dest_repo), set()).add(top)
                 for tag in tags:
                     wanted.setdefault((target.name, dest_repo), set()).add(tag)
                     self._decide(unit, unit.tags, repository, dest_repo, tag, top, have.get(tag))
@@ -245,10 +247,17 @@ class ImageSync:
             for target in self.targets:
                 for dest_repo, listing in sorted(target.listings.items()):
                     keep = wanted.get((target.name, dest_repo), set())
+                    kept = kept_digests.get((target.name, dest_repo), set())
                     for tag, digest in sorted(listing.tags.items()):
-                        if tag not in keep:
+                        if tag not in keep and not self._unmanaged_referrer(tag, kept):
                             prunes.append((target, dest_repo, tag, digest))
         return copies, prunes
+
+    def _unmanaged_referrer(self, tag, kept):
+        """Without ``signatures`` the sync does not manage signature and referrer tags: ``prune``
+        leaves those of an image it keeps (signed in the destination, or by an earlier sync)."""
+        parsed = None if self.signatures else referrer_tag(tag)
+        return parsed is not None and parsed[0] in kept
 
     def _top_digest(self, repository, digest, resolved):
         """The digest the destination will hold: the source's, unless ``platforms`` selects part of an

@@ -57,6 +57,9 @@ options:
     description:
       - Regular expressions (Python C(re.search); anchor them with C(^) and C($)) of which a tag must match at least
         one. Default - every tag.
+      - The filters (O(tags), O(exclude_tags), O(semver), O(latest)) select image tags only. Signature and referrer
+        tags (C(sha256-<hex>), C(sha256-<hex>.sig), C(.att), C(.sbom)) are never selected by them - they go with
+        the image they refer to when O(signatures) is true, and not at all otherwise.
     type: list
     elements: str
   exclude_tags:
@@ -76,6 +79,9 @@ options:
     description:
       - Keep only the newest N selected tags per repository - by version when O(semver) is set, else by the image's
         creation time (for a registry other than ICR this reads each candidate's manifest and config).
+      - Images with the same creation time (reproducible builds often set one fixed time) are ordered by tag name,
+        highest first in string order (V(latest) before V(dev), V(1.9) before V(1.10)); set O(semver) to order
+        release tags by version.
     type: int
   platforms:
     description:
@@ -98,6 +104,9 @@ options:
     description:
       - Delete (untag) the destination tags of the synced repositories that the source does not hold, or that the
         filters no longer select. In check mode they are listed with action V(pruned).
+      - Signature and referrer tags go with their image - with O(signatures=true), those the source does not hold
+        for a kept image are removed too; with O(signatures=false) the sync does not manage them, and those of the
+        images it keeps stay (for example signatures made in the destination region).
     type: bool
     default: false
   parallel:
@@ -257,7 +266,8 @@ class ImageSyncModule:
             raise IcrError("dest: name at least one destination namespace")
         for region, namespace in self.dests:
             self._refuse_same(region, namespace)
-        if len({(region.key, namespace) for region, namespace in self.dests}) < len(self.dests):
+        # By region name: a namespace is one namespace whether reached publicly or privately.
+        if len({(region.name, namespace) for region, namespace in self.dests}) < len(self.dests):
             raise IcrError("dest names the same namespace twice: %s" % ", ".join(params["dest"]))
 
     # ------------------------------------------------------------------ options
@@ -267,6 +277,10 @@ class ImageSyncModule:
         region = self.module.endpoints.region_for_host(host.lower()) if path else None
         if region is not None and "/" not in path.strip("/"):
             return region, validate_namespace(path.strip("/")), None
+        if self.module.endpoints.region_for_host(text.strip().rstrip("/").lower()) is not None:
+            # Not Docker Hub's library/us.icr.io, which a bare name would otherwise be.
+            raise IcrError("src %s names a registry; name a namespace (%s/<namespace>) or a repository"
+                           % (text, text.strip().rstrip("/")))
         ref = parse_reference(text, default_tag=None)
         if ref.tag or ref.digest:
             raise IcrError("src %s names an image; name a namespace or repository and select tags with tags, "
@@ -285,7 +299,7 @@ class ImageSyncModule:
         return region, validate_namespace(path.strip("/"))
 
     def _refuse_same(self, region, namespace):
-        if self.src_region is None or region.key != self.src_region.key:
+        if self.src_region is None or region.name != self.src_region.name:
             return
         if self.src_namespace is not None:
             same = namespace == self.src_namespace

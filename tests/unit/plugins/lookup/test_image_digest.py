@@ -111,6 +111,9 @@ def test_options_are_checked_before_any_request_and_errors_never_show_the_key(re
         lookup("us.icr.io/team/app:1.0", api_key=KEY, timeout=0)
     with pytest.raises(AnsibleLookupError, match="not an ICR image"):
         lookup("docker.io/library/busybox:1", api_key=KEY)
+    # A misspelt option would otherwise be ignored, and the key of the environment used instead.
+    with pytest.raises(AnsibleLookupError, match=r"^unknown option api_kye of icr.registry.image_digest \(known: account_id, api_key, "):
+        lookup("us.icr.io/team/app:1.0", api_kye=KEY)
     assert registry.calls == []
 
     def refuse(self, repository, reference):

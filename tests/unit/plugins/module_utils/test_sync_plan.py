@@ -101,6 +101,10 @@ def test_latest_by_creation_time_without_semver():
     created = {"a": 30, "b": 10, "c": 20, "d": 30}
     assert TagSelection(latest=2).select(["a", "b", "c", "d"], created) == ["a", "d"]
     assert TagSelection(latest=1).select(["a", "b", "c"], created) == ["a"]
+    # Equal creation times (reproducible builds): highest tag name first, as cr_image_sync documents.
+    same = dict.fromkeys(["dev", "latest", "1.9", "1.10"], 0)
+    assert TagSelection(latest=2).select(list(same), same) == ["dev", "latest"]
+    assert TagSelection(latest=1).select(["1.9", "1.10"], same) == ["1.9"]
     assert TagSelection(latest=2).needs_created and not TagSelection(version_range="1.x", latest=2).needs_created
 
 

@@ -60,11 +60,16 @@ def source(registries):
     ({"parallel": 0}, "parallel must be a whole number"),
     ({"src": "us.icr.io/team", "dest": ["us.icr.io/team"]}, "dest us.icr.io/team is the source us.icr.io/team itself"),
     ({"src": "us.icr.io/team/app", "dest": ["us.icr.io/team"]}, "is the source us.icr.io/team/app itself"),
+    # The private endpoint serves the same namespace: a prune there would delete the source's tags.
+    ({"src": "us.icr.io/team", "dest": ["private.us.icr.io/team"]}, "is the source us.icr.io/team itself"),
+    ({"src": "private.us.icr.io/team/app", "dest": ["us.icr.io/team"]}, "is the source private.us.icr.io/team/app itself"),
     ({"src": "quay.io/org/app:1.0"}, "src quay.io/org/app:1.0 names an image"),
+    ({"src": "us.icr.io"}, "src us.icr.io names a registry; name a namespace (us.icr.io/<namespace>)"),
     ({"dest": ["de.icr.io/team/app"]}, "dest de.icr.io/team/app names a repository"),
     ({"dest": ["quay.io/team"]}, "dest quay.io/team is not an ICR namespace"),
     ({"src": "us.icr.io/x"}, "Invalid namespace 'x'"),
     ({"dest": ["de.icr.io/team", "de.icr.io/team/"]}, "dest names the same namespace twice"),
+    ({"dest": ["de.icr.io/team", "private.de.icr.io/team"]}, "dest names the same namespace twice"),
 ])
 def test_bad_input_fails_in_one_line_before_any_request(api, registries, args, message):
     outcome = run(cr_image_sync, dict({"src": SRC, "dest": ["us.icr.io/team"]}, **args))
@@ -127,6 +132,20 @@ def test_prune_removes_what_no_longer_matches(api, registries, source):
     result = run(cr_image_sync, args).result
     assert result["counts"]["pruned"] == 4
     assert sorted(call[1] for call in api.writes) == sorted("us.icr.io/team/app:" + tag for tag in pruned)
+
+
+def test_prune_without_signatures_keeps_the_signatures_of_kept_images(api, registries, source):
+    run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team"]})
+    publish(api, registries["us.icr.io"])
+    sig = "sha256-%s.sig" % source["1.2.0"].digest.split(":")[1]
+    args = {"src": SRC, "dest": ["us.icr.io/team"], "tags": ["^1"], "prune": True, "signatures": False}
+    kept = run(cr_image_sync, args, check=True).result
+    assert [i["dest"] for i in kept["images"] if i["action"] == "pruned"] == [
+        "us.icr.io/team/app:2.0.0", "us.icr.io/team/app:latest"]
+    args["tags"] = ["^1\\.0"]  # 1.2.0 goes, and its signature with it
+    gone = run(cr_image_sync, args, check=True).result
+    assert sorted(i["dest"].rsplit(":", 1)[1] for i in gone["images"] if i["action"] == "pruned") == sorted(
+        ["1.2.0", "2.0.0", "latest", sig])
 
 
 def test_referrers_from_the_api_are_copied_and_indexed_where_the_destination_has_no_api(api, registries, source):

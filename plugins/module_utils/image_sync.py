@@ -197,6 +197,7 @@ class ImageSync:
         self.abort = threading.Event()
         self.engine = module.copy_engine(abort=self.abort)
         self.images = []  # the results: {src, dest, digest, action}
+        self.changes = {}  # destination tag -> (digest before, digest after; None: no such tag)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ planning
@@ -274,14 +275,16 @@ class ImageSync:
                  "digest": digest, "action": "skipped" if current == digest else "copied"}
         self.images.append(entry)
         if current != digest:
+            self.changes[entry["dest"]] = (current, digest)
             queue.append((tag, digest, entry))
 
     # ------------------------------------------------------------------ running
     def run(self):
         copies, prunes = self.plan()
         for target, dest_repo, tag, digest in prunes:
-            self.images.append({"src": None, "dest": "%s/%s:%s" % (target.region.domain, dest_repo, tag),
-                                "digest": digest, "action": "pruned"})
+            dest = "%s/%s:%s" % (target.region.domain, dest_repo, tag)
+            self.images.append({"src": None, "dest": dest, "digest": digest, "action": "pruned"})
+            self.changes[dest] = (digest, None)
         if not self.module.check_mode:
             run_all(self._copy_unit, copies, self.parallel, self.abort)
             for target, dest_repo, tag, _digest in prunes:

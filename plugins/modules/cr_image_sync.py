@@ -137,7 +137,9 @@ attributes:
     details:
       - Returns the same plan (RV(images) with the action each would get) and writes nothing.
   diff_mode:
-    support: none
+    support: full
+    details:
+      - The destination tags the sync writes or prunes, each with the digest it held before and will hold after.
   idempotent:
     support: full
 seealso:
@@ -332,7 +334,9 @@ class ImageSyncModule:
                          parallel=self.parallel)
         images, counts = sync.run()
         changed = bool(counts["copied"] or counts["pruned"] or created)
-        return module.result(changed, images=images, counts=counts, repositories=sorted(source.listings),
+        before = dict((dest, old) for dest, (old, _new) in sorted(sync.changes.items()) if old is not None)
+        after = dict((dest, new) for dest, (_old, new) in sorted(sync.changes.items()) if new is not None)
+        return module.result(changed, before=before, after=after, images=images, counts=counts, repositories=sorted(source.listings),
                              namespaces_created=created)
 
     def _source(self, pool):

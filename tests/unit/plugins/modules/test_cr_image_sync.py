@@ -120,6 +120,21 @@ def test_check_mode_returns_the_plan_and_writes_nothing(api, registries, source)
     assert done["images"] == planned["images"]
 
 
+def test_diff_mode_shows_each_destination_tag_before_and_after(api, registries, source):
+    run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team"], "tags": ["^1\\.0"]})
+    publish(api, registries["us.icr.io"])
+    moved = registries["quay.io"].add_image("org/app", "1.0.0", layers=[b"base", b"rebuilt"])
+    args = {"src": SRC, "dest": ["us.icr.io/team"], "tags": ["^1\\.0", "^2"], "prune": True, "signatures": False}
+    diff = run(cr_image_sync, args, check=True, diff=True).result["diff"]
+    assert diff["before"] == {"us.icr.io/team/app:1.0.0": source["1.0.0"].digest}
+    assert diff["after"] == {"us.icr.io/team/app:1.0.0": moved.digest, "us.icr.io/team/app:2.0.0": source["2.0.0"].digest}
+    run(cr_image_sync, args)
+    publish(api, registries["us.icr.io"])
+    args["tags"] = ["^2"]
+    pruned = run(cr_image_sync, args, check=True, diff=True).result["diff"]
+    assert pruned == {"before": {"us.icr.io/team/app:1.0.0": moved.digest}, "after": {}}
+
+
 def test_prune_removes_what_no_longer_matches(api, registries, source):
     run(cr_image_sync, {"src": SRC, "dest": ["us.icr.io/team"]})
     publish(api, registries["us.icr.io"])

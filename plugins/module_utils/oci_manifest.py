@@ -52,6 +52,25 @@ def platform_matches(descriptor, wanted):
     return have[:len(want)] == want
 
 
+_PLATFORM_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)?$")
+
+
+def check_platforms(platforms):
+    """Refuse, in one line, a ``platforms`` option that select_platforms could not honour: every
+    entry ``os/architecture[/variant]``, or ``all`` alone."""
+    wanted = [text.strip().lower() for text in platforms or []]
+    if not wanted:
+        raise IcrError("platforms: name at least one platform, or all")
+    if "all" in wanted:
+        if len(wanted) > 1:
+            raise IcrError("platforms: all copies every platform; give it alone, or list the platforms")
+        return
+    for text in wanted:
+        if not _PLATFORM_RE.match(text):
+            raise IcrError("platforms: %r is not os/architecture[/variant] (for example linux/amd64, "
+                           "linux/arm64/v8) or all" % text)
+
+
 def select_platforms(index, platforms):
     """The index to copy: ``index`` itself for ``all``, otherwise a new index that keeps
     only the requested platforms (its bytes, hence its digest, differ from the source's)."""

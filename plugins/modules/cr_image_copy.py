@@ -209,6 +209,7 @@ from ansible_collections.icr.registry.plugins.module_utils.errors import IcrErro
 from ansible_collections.icr.registry.plugins.module_utils.icr_images import icr_reference, locate_reference
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.module_utils.namespaces import ensure_namespace, explain_refused_write
+from ansible_collections.icr.registry.plugins.module_utils.oci_manifest import check_platforms
 
 
 class ImageCopy:
@@ -219,6 +220,7 @@ class ImageCopy:
         self.params = params = module.params
         if params["parallel"] < 1 or params["chunk_size_mb"] < 0:
             raise IcrError("parallel must be at least 1 and chunk_size_mb zero or more")
+        check_platforms(params["platforms"])
         self.src, self.src_region = locate_reference(module, params["src"])
         self.dests = [self._destination(text) for text in params["dest"]]
         self.engine = module.copy_engine(parallel=params["parallel"],

@@ -244,6 +244,7 @@ from ansible_collections.icr.registry.plugins.module_utils.errors import IcrErro
 from ansible_collections.icr.registry.plugins.module_utils.icr_module import IcrModule
 from ansible_collections.icr.registry.plugins.module_utils.image_sync import ImageSync, SyncSource, SyncTarget
 from ansible_collections.icr.registry.plugins.module_utils.namespaces import ensure_namespace, missing_namespace
+from ansible_collections.icr.registry.plugins.module_utils.oci_manifest import check_platforms
 from ansible_collections.icr.registry.plugins.module_utils.references import (
     ImageReference, parse_reference, validate_namespace)
 from ansible_collections.icr.registry.plugins.module_utils.sync_plan import TagSelection, dest_repository
@@ -260,6 +261,7 @@ class ImageSyncModule:
         self.parallel = module.number("parallel", minimum=1, maximum=64)
         if params["latest"] is not None:
             module.number("latest", minimum=1)
+        check_platforms(params["platforms"])
         self.selection = TagSelection(params["tags"], params["exclude_tags"], params["semver"], params["latest"])
         self.src_text = params["src"]
         self.src_region, self.src_namespace, self.src_ref = self._parse_src(params["src"])

@@ -20,6 +20,9 @@ def source(registries):
 @pytest.mark.parametrize("args, message", [
     ({"parallel": 0}, "parallel must be at least 1"),
     ({"chunk_size_mb": -1}, "chunk_size_mb zero or more"),
+    ({"platforms": ["linux"]}, "platforms: 'linux' is not os/architecture[/variant]"),
+    ({"platforms": ["all", "linux/amd64"]}, "platforms: all copies every platform; give it alone"),
+    ({"platforms": []}, "platforms: name at least one platform"),
     ({"dest": ["quay.io/team/app:1.0"]}, "dest quay.io/team/app:1.0 is not an ICR image"),
     ({"src": "quay.io/org/app@" + dg("a"), "dest": ["us.icr.io/team/app"]},
      "dest us.icr.io/team/app needs a tag: the source is given by digest only"),

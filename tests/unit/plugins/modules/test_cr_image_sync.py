@@ -58,6 +58,7 @@ def source(registries):
     ({"semver": ">=banana"}, "is not a version or comparator"),
     ({"latest": 0}, "latest must be a whole number"),
     ({"parallel": 0}, "parallel must be a whole number"),
+    ({"platforms": ["linux/amd64", "arm64"]}, "platforms: 'arm64' is not os/architecture[/variant]"),
     ({"src": "us.icr.io/team", "dest": ["us.icr.io/team"]}, "dest us.icr.io/team is the source us.icr.io/team itself"),
     ({"src": "us.icr.io/team/app", "dest": ["us.icr.io/team"]}, "is the source us.icr.io/team/app itself"),
     # The private endpoint serves the same namespace: a prune there would delete the source's tags.

@@ -89,17 +89,18 @@ def test_cr_image_push_succeeds_while_the_registry_is_busy(control, no_faults, e
                                                            context, registry_client):
     names = ["us.icr.io/%s/busy%d:1" % (namespace, i) for i in range(3)]
     since = control.last()
-    # A push asks for few pings, tokens and manifests: refuse the first ones for sure, and a
-    # share of the many blob requests (HEAD, POST, PUT) by chance.
-    control.set_faults([dict(BUSY_PING, count=1), dict(BUSY_TOKEN_SERVICE, count=1),
-                        dict(BUSY_UPLOADS, probability=0.3), dict(BUSY_MANIFEST_PUT, count=2)])
-    # The default retries (5): a request fails for good only if 6 answers in a row are faulted.
+    # A push asks for few pings, tokens and manifests: refuse the first ones for sure, the first
+    # three blob requests for sure, and a share of the rest (HEAD, POST, PUT) by chance.
+    control.set_faults([dict(BUSY_PING, count=1), dict(BUSY_TOKEN_SERVICE, count=1), dict(BUSY_UPLOADS, count=3),
+                        dict(BUSY_MANIFEST_PUT, count=2), dict(BUSY_UPLOADS, probability=0.15)])
+    # The default retries (5): a blob transfer (its POST and PUT, retried as a whole) fails for good
+    # only if 6 tries in a row meet a fault, about 0.05 % per blob at 15 % (at 30 %, 2 %: flaky).
     result = run_module("cr_image", {"names": names, "source": "build", "path": context},
                         sandbox_env, timeout=600)
     fired = [rule["fired"] for rule in control.faults()]
     control.clear_faults()
     assert result.get("failed") is not True, result
-    assert all(count > 0 for count in fired), fired
+    assert all(count > 0 for count in fired[:4]), fired  # the last rule fires by chance
     assert any(entry["status"] == 503 for entry in token_requests(control, since))
     assert [item["pushed"] for item in result["images"]] == [True, True, True]
     # The second and third repositories mount the blobs the first one uploaded.

@@ -76,7 +76,8 @@ from ansible_collections.icr.registry.plugins.module_utils.icr_images import icr
 
 
 def image_digest(context, text):
-    """The digest ``text`` stands for in its ICR region, or None when there is no such image."""
+    """``(digest, None)`` for the image ``text`` stands for in its ICR region; ``(None, why)`` when
+    there is no such image (``why``: what is missing, when more than the tag or digest)."""
     ref, region = icr_reference(context, text)
     registry = context.registry(region)
     reference = ref.digest or ref.tag
@@ -86,14 +87,14 @@ def image_digest(context, text):
         # ICR's registry answers a namespace that does not exist (or is another account's) with
         # "unauthorized", as it answers a key without access: the management API tells them apart.
         if err.status in (401, 403) and not namespace_exists(context, ref, region, err):
-            return None
+            return None, "namespace %s does not exist in %s" % (ref.namespace, region.name)
         raise
     if found is None:
-        return None
+        return None, None
     digest = found[0]
     if not digest:  # a registry that leaves the header out of HEAD answers: the digest of the bytes
         digest = registry.get_manifest(ref.repository, reference).digest
-    return digest
+    return digest, None
 
 
 def namespace_exists(context, ref, region, err):
@@ -119,10 +120,11 @@ class LookupModule(LookupBase):
             context = IcrContext({name: self.get_option(name) for name in ICR_COMMON_ARGS}, secrets)
             digests = []
             for term in terms:
-                digest = image_digest(context, term)
+                digest, why = image_digest(context, term)
                 if digest is None:
                     if "default" not in kwargs:
-                        raise IcrError("%s does not exist (give default to get a value for a missing image)" % term)
+                        raise IcrError("%s does not exist%s (give default to get a value for a missing image)"
+                                       % (term, ": " + why if why else ""))
                     digest = self.get_option("default")
                 digests.append(digest)
             return digests

@@ -98,6 +98,9 @@ options:
         schema's C(sha256-<hex>) index).
       - Referrers read through the API are copied by digest and, when the destination has no referrers API (ICR
         documents none), listed in the destination's C(sha256-<hex>) index.
+      - cosign keeps all the signatures of an image in its one C(.sig) tag, so a destination image that was also signed
+        in the destination gets the source's C(.sig) tag instead (as with C(skopeo sync)); sign after the sync, or set
+        V(false) to leave the destination's signature tags alone.
     type: bool
     default: true
   prune:

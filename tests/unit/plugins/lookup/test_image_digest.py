@@ -135,7 +135,7 @@ def test_a_refusal_is_a_missing_image_only_when_the_api_does_not_list_the_namesp
         return SimpleNamespace(list_namespaces=lambda: ["team"])
     monkeypatch.setattr(icr_context.IcrContext, "api", api)
     assert lookup("de.icr.io/ghost/app:1", api_key=KEY, default="-") == ["-"]
-    with pytest.raises(AnsibleLookupError, match="^de.icr.io/ghost/app:1 does not exist"):
+    with pytest.raises(AnsibleLookupError, match="^de.icr.io/ghost/app:1 does not exist: namespace ghost does not exist in eu-de [(]give default"):
         lookup("de.icr.io/ghost/app:1", api_key=KEY)
     with pytest.raises(AnsibleLookupError, match="^reading manifest team/app:1: Unauthorized"):
         lookup("de.icr.io/team/app:1", api_key=KEY, default="-")
